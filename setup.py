@@ -1,0 +1,62 @@
+"""fuse_ros: installs with pip on any machine, and as an ament_python package under colcon."""
+
+from glob import glob
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+PACKAGE = "fuse_ros"
+
+
+def share_tree(folder: str) -> list[tuple[str, list[str]]]:
+    """data_files entries that install `folder` under share/fuse_ros/, keeping its sub-folders."""
+    entries: dict[str, list[str]] = {}
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in {".onnx", ".engine"}:
+            entries.setdefault(f"share/{PACKAGE}/{path.parent.as_posix()}", []).append(path.as_posix())
+    return sorted(entries.items())
+
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="Multi-sensor (vision, touch, audio, lidar) robot policies with FuSe, ONNX/TensorRT and ROS 2",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    package_data={PACKAGE: ["conf/**/*.yaml"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.py") + glob("launch/*.yaml") + glob("launch/*.xml")),
+        *share_tree("sim"),
+        *share_tree("models"),
+    ],
+    # Install torch first (see README): a plain `torch` requirement may pull a multi-GB CUDA build.
+    install_requires=[
+        "numpy>=1.26",
+        "torch>=2.4",
+        "mujoco>=3.2",
+        "gymnasium>=1.0",
+        "hydra-core>=1.3.2",
+        "opencv-python-headless>=4.9",
+        "imageio>=2.34",
+        "imageio-ffmpeg>=0.5",
+        "matplotlib>=3.8",
+        "tqdm>=4.66",
+        "safetensors>=0.4",
+        "rosbags>=0.10",
+    ],
+    extras_require={
+        # colcon test runs pytest from here; tests_require is ignored by setuptools >= 72.
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "mcap>=1.2", "mcap-ros2-support>=0.5", "ruff>=0.6"],
+        "ros": ["colcon-core>=0.17", "colcon-ros>=0.5", "colcon-python-setup-py>=0.2.9", "catkin-pkg>=1.0"],
+    },
+    entry_points={
+        "console_scripts": [
+            "fuse-generate = fuse_ros.cli.generate:main",
+            "fuse-demo = fuse_ros.cli.demo:main",
+        ],
+    },
+    zip_safe=False,
+)
