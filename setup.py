@@ -20,7 +20,7 @@ def share_tree(folder: str) -> list[tuple[str, list[str]]]:
 setup(
     name=PACKAGE,
     version="0.1.0",
-    description="Multi-sensor (vision, touch, audio, lidar) robot policies with FuSe, ONNX/TensorRT and ROS 2",
+    description="Multi-sensor (vision, touch, audio, lidar) robot policies: FuSe, ONNX/TensorRT, ROS 2",
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
