@@ -92,6 +92,8 @@ class ModalitySpec:
         dtype = np.dtype(self.dtype)
         if dtype == np.uint8:
             return gym.spaces.Box(0, 255, self.max_shape, np.uint8)
+        if self.kind is Kind.AUDIO:  # float audio is full scale at +-1, as in WAV and audio_common
+            return gym.spaces.Box(-1.0, 1.0, self.max_shape, dtype)
         return gym.spaces.Box(-np.inf, np.inf, self.max_shape, dtype)
 
 
@@ -137,7 +139,8 @@ class ObservationSpec:
             spaces[spec.name] = spec.space()
             if spec.max_len is not None:
                 spaces[f"{spec.name}_count"] = gym.spaces.Box(0, spec.max_len, (), np.int64)
-        spaces["instruction"] = gym.spaces.Text(instruction_length, charset=INSTRUCTION_CHARSET)
+        # min_length=0: the "empty" instruction variant (no language) is a valid observation.
+        spaces["instruction"] = gym.spaces.Text(instruction_length, min_length=0, charset=INSTRUCTION_CHARSET)
         return gym.spaces.Dict(spaces)
 
     def validate(self, obs: Observation, where: str = "") -> Observation:
