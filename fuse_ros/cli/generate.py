@@ -1,0 +1,67 @@
+"""`fuse-generate`: the Hydra front end of `fuse_ros.data.generate`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from fuse_ros.data.generate import SUMMARY_FILE, GenerateConfig, generate
+
+
+def allow_env_keys(argv: list[str]) -> list[str]:
+    """Let `env.<key>=value` add simulator arguments that the config does not list (Hydra would
+    otherwise demand `+env.<key>`)."""
+    return [f"++{arg}" if arg.startswith("env.") else arg for arg in argv]
+
+
+def generate_config(cfg: DictConfig) -> GenerateConfig:
+    return GenerateConfig(
+        task=cfg.task,
+        episodes=cfg.episodes,
+        out=Path(cfg.out),
+        workers=cfg.workers,
+        seed=cfg.seed,
+        env=OmegaConf.to_container(cfg.env),
+        keep_failed=cfg.keep_failed,
+        bag=cfg.bag,
+        overwrite=cfg.overwrite,
+        max_steps=cfg.max_steps,
+        breakdown=tuple(cfg.breakdown),
+    )
+
+
+def report(summary: dict, out: Path) -> None:
+    print(
+        f"{summary['task']}: expert success {summary['expert_success_rate']:.3f} "
+        f"({summary['episodes']} episodes, {summary['episodes_kept']} kept), "
+        f"{summary['steps_per_second']:.0f} steps/s, {summary['bytes_per_episode'] / 1e6:.2f} MB/episode"
+    )
+    for key, value in summary.items():
+        if key.startswith("by_"):
+            rates = ", ".join(
+                f"{name} {r['success_rate']:.2f} ({r['episodes']})" for name, r in value.items()
+            )
+            print(f"  success {key.replace('_', ' ')}: {rates}")
+    print(f"dataset: {out}  summary: {out / SUMMARY_FILE}")
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
+def _main(cfg: DictConfig) -> None:
+    config = generate_config(cfg)
+    try:
+        summary = generate(config, progress=cfg.progress)
+    except ValueError as err:  # bad task, existing dataset, unreadable file: say what, not a traceback
+        sys.exit(f"fuse-generate: {err}")
+    report(summary, config.out)
+
+
+def main() -> None:
+    sys.argv = allow_env_keys(sys.argv)
+    _main()
+
+
+if __name__ == "__main__":
+    main()
