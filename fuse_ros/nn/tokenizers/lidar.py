@@ -1,0 +1,72 @@
+"""Lidar tokenizer in the PointPillars style, for a variable number of points.
+
+Each point gets features (x, y, z, intensity, offsets to its pillar's centre), a shared PointNet MLP,
+and a max over the points of each pillar (a vertical column on a BEV grid). A small CNN turns the BEV
+image into tokens. Padding points (beyond `<name>_count`) and points outside the grid go to a spare
+cell that is thrown away, so the point axis can be dynamic in an exported graph.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from fuse_ros.nn.tokenizers.base import Tokenizer, conv_stack, halved
+
+
+def bev_cells(xy: Tensor, extent: float, grid: int) -> tuple[Tensor, Tensor]:
+    """Grid cell of each point: (..., 2) metres -> ((..., 2) long (row = x, column = y), (...) inside).
+
+    The grid spans [-extent, extent) metres in x and y around the sensor; row 0 is the most negative x.
+    Occupancy targets for the BEV head use this same convention."""
+    cells = torch.floor((xy + extent) * (grid / (2.0 * extent))).long()
+    inside = ((cells >= 0) & (cells < grid)).all(-1)
+    return cells.clamp(0, grid - 1), inside
+
+
+class LidarTokenizer(Tokenizer):
+    """float32 points (P, 4) = x, y, z, intensity plus `<name>_count` -> (grid / 2^k)^2 tokens."""
+
+    def __init__(
+        self,
+        name: str,
+        width: int,
+        extent: float,
+        grid: int,
+        point_channels: int,
+        channels: tuple[int, ...],
+    ):
+        super().__init__(name, halved(grid, len(channels)) ** 2, width, extra_inputs=(f"{name}_count",))
+        self.extent, self.grid = extent, grid
+        self.point_net = nn.Sequential(
+            nn.Linear(6, point_channels),
+            nn.LayerNorm(point_channels),
+            nn.ReLU(),
+            nn.Linear(point_channels, point_channels),
+            nn.ReLU(),  # features >= 0, so an empty pillar's zeros are the neutral element of the max
+        )
+        self.cnn = conv_stack(point_channels, channels)
+        self.proj = nn.Conv2d(channels[-1], width, kernel_size=1)
+
+    def pillars(self, points: Tensor, count: Tensor) -> Tensor:
+        """(BT, P, 4) points, (BT,) counts -> (BT, C, grid, grid) BEV features."""
+        BT, P, _ = points.shape
+        cells, inside = bev_cells(points[..., :2], self.extent, self.grid)  # (BT, P, 2), (BT, P)
+        cell_size = 2.0 * self.extent / self.grid
+        centres = (cells.float() + 0.5) * cell_size - self.extent  # (BT, P, 2)
+        features = torch.cat(
+            [points[..., :3] / self.extent, points[..., 3:4], (points[..., :2] - centres) / cell_size], -1
+        )  # (BT, P, 6)
+        features = self.point_net(features)  # (BT, P, C)
+        real = inside & (torch.arange(P, device=points.device) < count[:, None])  # (BT, P)
+        spare = self.grid * self.grid
+        index = torch.where(real, cells[..., 0] * self.grid + cells[..., 1], spare)  # (BT, P)
+        C = features.shape[-1]
+        bev = features.new_zeros(BT, spare + 1, C).scatter_reduce(
+            1, index[..., None].expand(-1, -1, C), features, reduce="amax"
+        )  # (BT, grid*grid + 1, C)
+        return bev[:, :spare].transpose(1, 2).reshape(BT, C, self.grid, self.grid)
+
+    def embed(self, points: Tensor, count: Tensor) -> Tensor:
+        x = self.proj(self.cnn(self.pillars(points, count)))  # (BT, D, g, g)
+        return x.flatten(2).transpose(1, 2)  # (BT, g*g, D)

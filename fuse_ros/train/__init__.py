@@ -1,0 +1,1 @@
+"""Training: datasets, FuSe losses, the trainer."""

@@ -1,0 +1,99 @@
+"""Each tokenizer's shapes and the properties its design promises (lidar: order- and padding-invariant;
+tactile: background subtraction; audio: a tone lands in its mel band)."""
+
+import math
+
+import pytest
+import torch
+
+from fuse_ros.nn.tokenizers import (
+    AudioTokenizer,
+    ImageTokenizer,
+    LidarTokenizer,
+    ProprioTokenizer,
+    TactileTokenizer,
+    bev_cells,
+)
+
+torch.manual_seed(0)
+WIDTH = 16
+
+
+def test_image_tokenizer_makes_one_token_per_stem_cell_from_raw_bytes():
+    tokenizer = ImageTokenizer("cam", (32, 48, 3), WIDTH, channels=(4, 8, 8))
+    images = torch.randint(0, 256, (2, 3, 32, 48, 3), dtype=torch.uint8)
+    tokens = tokenizer({"cam": images})
+    assert tokenizer.num_tokens == 4 * 6
+    assert tokens.shape == (2, 3, 24, WIDTH) and tokens.isfinite().all()
+
+
+def test_proprio_tokenizer_makes_one_token():
+    tokenizer = ProprioTokenizer("joints", 7, WIDTH)
+    assert tokenizer({"joints": torch.randn(2, 3, 7)}).shape == (2, 3, 1, WIDTH)
+
+
+def test_tactile_tokenizer_sees_the_change_against_its_background():
+    tokenizer = TactileTokenizer("touch", (16, 16, 3), WIDTH, channels=(4, 8), grid=2)
+    reference = torch.randint(0, 256, (16, 16, 3), dtype=torch.uint8)
+    pressed = reference.clone()
+    pressed[4:10, 4:10] = 255
+    at_rest = tokenizer({"touch": torch.zeros(1, 1, 16, 16, 3, dtype=torch.uint8)})
+    tokenizer.set_background(reference)
+    assert torch.allclose(tokenizer({"touch": reference[None, None]}), at_rest, atol=1e-6)
+    assert not torch.allclose(tokenizer({"touch": pressed[None, None]}), at_rest, atol=1e-3)
+    assert at_rest.shape == (1, 1, 4, WIDTH)
+
+
+def test_audio_log_mel_puts_a_tone_in_its_band():
+    rate, samples = 8000, 4000
+    tokenizer = AudioTokenizer("mic", samples, rate, WIDTH, 32, 256, 32, channels=(4, 8), tokens=3)
+    t = torch.arange(samples) / rate
+    spectrum = tokenizer.log_mel(torch.sin(2 * math.pi * 1000.0 * t)[None])  # (1, mels, frames)
+    assert spectrum.shape[:2] == (1, 32)
+    band = spectrum[0].mean(-1).argmax()
+    assert tokenizer.mel[band].argmax() * rate / 256 == pytest.approx(1000.0, abs=rate / 256 * 2)
+    tokens = tokenizer({"mic": torch.randn(2, 2, samples)})
+    assert tokens.shape == (2, 2, 3, WIDTH) and tokens.isfinite().all()
+
+
+def test_audio_tokenizer_rejects_a_window_longer_than_the_reading():
+    with pytest.raises(ValueError, match="mic: audio_fft=512"):
+        AudioTokenizer("mic", 300, 8000, WIDTH, 16, 512, 8, channels=(4,), tokens=1)
+
+
+def test_bev_cells_rows_are_x_columns_are_y():
+    xy = torch.tensor([[-9.9, 0.1], [9.9, -9.9], [10.0, 0.0], [0.0, -10.5]])
+    cells, inside = bev_cells(xy, extent=10.0, grid=4)
+    assert cells[:2].tolist() == [[0, 2], [3, 0]]
+    assert inside.tolist() == [True, True, False, False]
+
+
+@pytest.fixture
+def lidar():
+    return LidarTokenizer("lidar", WIDTH, extent=10.0, grid=8, point_channels=8, channels=(8,)).eval()
+
+
+def cloud(points: torch.Tensor, count: int | None = None) -> dict:
+    count = len(points) if count is None else count
+    return {"lidar": points[None, None], "lidar_count": torch.tensor([[count]])}
+
+
+def test_lidar_tokens_ignore_point_order(lidar):
+    points = torch.randn(50, 4) * 4
+    tokens = lidar(cloud(points))
+    assert tokens.shape == (1, 1, 16, WIDTH)
+    assert torch.allclose(lidar(cloud(points[torch.randperm(50)])), tokens, atol=1e-6)
+
+
+def test_lidar_padding_and_out_of_range_points_change_nothing(lidar):
+    points = torch.randn(50, 4) * 4
+    tokens = lidar(cloud(points))
+    padded = torch.cat([points, torch.randn(30, 4) * 100])  # garbage beyond the count
+    assert torch.allclose(lidar(cloud(padded, count=50)), tokens, atol=1e-6)
+    far = torch.cat([points, torch.tensor([[50.0, 0.0, 0.0, 1.0], [0.0, -11.0, 1.0, 1.0]])])
+    assert torch.allclose(lidar(cloud(far)), tokens, atol=1e-6)
+    assert not torch.allclose(lidar(cloud(points, count=25)), tokens, atol=1e-4)
+
+
+def test_lidar_empty_cloud_is_finite(lidar):
+    assert lidar(cloud(torch.zeros(4, 4), count=0)).isfinite().all()
