@@ -1,0 +1,1 @@
+"""Hydra configs of the console scripts (installed with the package)."""
