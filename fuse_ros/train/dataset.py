@@ -1,0 +1,163 @@
+"""Training windows over an episode store: what one FuSe training sample is.
+
+A sample is step t of an episode with its history: observations and valid masks of steps t-W+1..t
+(steps before the episode began are padded and marked invalid, as Octo does), and for each of those
+steps the chunk of the next `chunk` actions (entries past the episode's end are masked). Actions and
+proprioception are normalised with the dataset's statistics. The instruction is drawn per sample,
+uniformly from the episode's valid variants (FuSe: this is what makes "pick the soft one" work
+zero-shot); the canonical texts of all valid variants and the sensed descriptions come along for the
+contrastive and generation losses.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from fuse_ros.data.episodes import DatasetError, Episode, EpisodeStore
+from fuse_ros.instructions import EMPTY, SIMPLE, Instructions
+from fuse_ros.observation import Kind, ObservationSpec
+from fuse_ros.policy.normalize import Normalizer
+
+
+@dataclass
+class Batch:
+    """A collated batch: tensors (B, W, ...) for the policy, and the language of each row."""
+
+    observations: dict[str, Tensor]  # modality (+ "<lidar>_count") -> (B, W, ...)
+    valid: dict[str, Tensor]  # modality -> (B, W) bool
+    actions: Tensor  # (B, W, chunk, A) normalised
+    action_mask: Tensor  # (B, W, chunk) bool: a real action of a real step
+    instructions: list[str]  # the sampled instruction ("" = no language)
+    variants: list[str]  # which variant each instruction is
+    variant_texts: list[dict[str, str]]  # valid variant -> canonical text (empty variant left out)
+    descriptions: list[dict[str, str]]  # sensing combination -> what was sensed
+    episodes: list[str]
+
+    def to(self, device: torch.device | str) -> Batch:
+        self.observations = {k: v.to(device) for k, v in self.observations.items()}
+        self.valid = {k: v.to(device) for k, v in self.valid.items()}
+        self.actions, self.action_mask = self.actions.to(device), self.action_mask.to(device)
+        return self
+
+
+def collate(samples: Sequence[dict]) -> Batch:
+    stack = lambda key: {k: torch.stack([s[key][k] for s in samples]) for k in samples[0][key]}  # noqa: E731
+    return Batch(
+        observations=stack("observations"),
+        valid=stack("valid"),
+        actions=torch.stack([s["actions"] for s in samples]),
+        action_mask=torch.stack([s["action_mask"] for s in samples]),
+        **{key: [s[key] for s in samples] for key in ("instructions", "variants")},
+        **{key: [s[key] for s in samples] for key in ("variant_texts", "descriptions", "episodes")},
+    )
+
+
+def _language(episode: Episode) -> Instructions:
+    if episode.instructions is not None:
+        return episode.instructions
+    return Instructions({SIMPLE: (episode.instruction or "",)}, {})
+
+
+class WindowDataset(Dataset):
+    """Every step of every episode in `root`, as a window for a policy over `spec`'s modalities.
+
+    A modality of `spec` the data lacks is zero-filled and masked invalid (with a warning), so a
+    multisensory policy trains on vision-only data; modalities the data has beyond `spec` are ignored."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        spec: ObservationSpec,
+        normalizer: Normalizer,
+        window: int = 2,
+        chunk: int = 4,
+        seed: int = 0,
+        p_rephrase: float = 0.5,
+    ):
+        if window < 2 or chunk < 1:
+            raise ValueError(f"window must be >= 2 and chunk >= 1, got window={window}, chunk={chunk}")
+        self.store = EpisodeStore(root)
+        self.spec, self.normalizer = spec, normalizer
+        self.window, self.chunk, self.seed, self.p_rephrase = window, chunk, seed, p_rephrase
+        self.epoch = 0  # set by the trainer so variants are redrawn every epoch
+        self.missing = [m.name for m in spec if m.name not in self.store.spec.modalities]
+        for m in spec:
+            if m.name in self.store.spec.modalities and self.store.spec[m.name].shape != m.shape:
+                got = self.store.spec[m.name].shape
+                raise DatasetError(
+                    f"{self.store.root}: modality {m.name} has shape {got}, expected {m.shape}"
+                )
+        if self.missing:
+            warnings.warn(
+                f"{self.store.root}: no {self.missing} in the data; masked as missing", stacklevel=2
+            )
+        self.names = self.store.names()
+        if not self.names:
+            raise DatasetError(f"{self.store.root}: the dataset has no episodes")
+        self.episodes = [self.store.load(name) for name in self.names]  # memory-mapped, checksums checked
+        self.index = [(e, t) for e, episode in enumerate(self.episodes) for t in range(episode.steps)]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def action_dim(self) -> int:
+        return self.episodes[0].actions.shape[1]
+
+    def __getitem__(self, i: int) -> dict:
+        e, t = self.index[i]
+        episode, name = self.episodes[e], self.names[e]
+        where = f"{self.store.root}/episodes/{name}"
+        steps = np.arange(t - self.window + 1, t + 1)  # (W,)
+        real = steps >= 0
+        rows = np.maximum(steps, 0)
+        observations, valid = {}, {}
+        for m in self.spec:
+            if m.name in self.missing:
+                observations[m.name] = np.zeros((self.window, *m.max_shape), m.dtype)
+                valid[m.name] = np.zeros(self.window, bool)
+            else:
+                observations[m.name] = np.asarray(episode.observations[m.name][rows])
+                valid[m.name] = np.asarray(episode.valid[m.name][rows], bool) & real
+                self._check_finite(observations[m.name], valid[m.name], f"{m.name} of {where}", steps)
+            if m.kind is Kind.PROPRIO and m.name in self.normalizer:
+                observations[m.name] = self.normalizer.normalize(m.name, observations[m.name])
+            if m.max_len is not None:
+                counts = episode.observations.get(f"{m.name}_count") if m.name not in self.missing else None
+                observations[f"{m.name}_count"] = (
+                    np.zeros(self.window, np.int64) if counts is None else counts[rows]
+                )
+        future = rows[:, None] + np.arange(self.chunk)  # (W, chunk)
+        action_mask = real[:, None] & (future < episode.steps)
+        actions = np.asarray(episode.actions)[np.minimum(future, episode.steps - 1)]  # (W, chunk, A)
+        self._check_finite(actions, action_mask.any(1), f"actions of {where}", steps)
+        language = _language(episode)
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        variant = str(rng.choice([v for v, ok in language.valid.items() if ok]))
+        return {
+            "observations": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in observations.items()},
+            "valid": {k: torch.from_numpy(v) for k, v in valid.items()},
+            "actions": torch.from_numpy(self.normalizer.normalize("actions", actions)),
+            "action_mask": torch.from_numpy(action_mask),
+            "instructions": language.sample(rng, variant, self.p_rephrase),
+            "variants": variant,
+            "variant_texts": {v: texts[0] for v, texts in language.variants.items() if texts and v != EMPTY},
+            "descriptions": dict(language.descriptions),
+            "episodes": name,
+        }
+
+    @staticmethod
+    def _check_finite(x: np.ndarray, valid: np.ndarray, what: str, steps: np.ndarray) -> None:
+        if not np.issubdtype(x.dtype, np.floating):
+            return
+        bad = valid & ~np.isfinite(x.reshape(len(x), -1)).all(1)
+        if bad.any():
+            raise DatasetError(f"{what}: NaN or Inf at step {int(steps[bad.argmax()])}")

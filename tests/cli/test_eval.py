@@ -1,0 +1,57 @@
+"""fuse-eval end to end on a briefly trained tiny policy: eval.json's contract and its plots."""
+
+import json
+import subprocess
+import sys
+
+from fuse_ros.train.trainer import TrainConfig, Trainer
+from tests.train.conftest import TINY, make_dataset
+
+
+def test_eval_writes_success_variants_retrieval_and_plots(tmp_path):
+    data = make_dataset(tmp_path / "button", episodes=3, max_steps=8)
+    run = tmp_path / "run"
+    Trainer(
+        TrainConfig(data=[str(data)], out=str(run), policy=TINY, batch_size=4, steps=2, progress=False)
+    ).run()
+    out = tmp_path / "eval"
+    command = [
+        sys.executable,
+        "-m",
+        "fuse_ros.cli.eval",
+        f"checkpoint={run}",
+        "episodes=1",
+        f"out={out}",
+        "drop=[audio]",
+        "splits=[train,unseen]",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((out / "eval.json").read_text())
+    assert set(results["success"]) == {"button"} and 0 <= results["success"]["button"] <= 1
+    assert 0 <= results["success_unseen"]["button"] <= 1 and "button" in results["success_dropped"]["audio"]
+    assert all(0 <= r <= 1 for r in results["success_by_variant"]["button"].values())
+    assert results["retrieval"] and all({"r1", "r5"} <= set(r) for r in results["retrieval"].values())
+    assert all(r["r1"] <= r["r5"] for r in results["retrieval"].values())
+    assert set(results["generation_accuracy"]) <= {
+        "visual",
+        "audio",
+        "visual+audio",
+        "tactile",
+        "visual+tactile",
+        "tactile+audio",
+        "visual+tactile+audio",
+    }
+    assert (out / "training_curves.png").stat().st_size > 0 and (out / "retrieval.png").stat().st_size > 0
+
+
+def test_a_missing_checkpoint_is_one_clear_line(tmp_path):
+    command = [
+        sys.executable,
+        "-m",
+        "fuse_ros.cli.eval",
+        f"checkpoint={tmp_path / 'none'}",
+        f"out={tmp_path}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "fuse-eval:" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from fuse_ros.data.episodes import DatasetError, EpisodeStore
+from fuse_ros.data.stats import load_stats
+from fuse_ros.observation import Kind, ModalitySpec, ObservationSpec
+from fuse_ros.policy.normalize import Normalizer
+from fuse_ros.train.dataset import WindowDataset, collate
+
+
+def windows(root, spec=None, window=2, chunk=4):
+    store = EpisodeStore(root)
+    return WindowDataset(root, spec or store.spec, Normalizer.load(root), window, chunk), store
+
+
+def test_windows_pad_history_and_mask_chunks_past_the_end(dataset):
+    data, store = windows(dataset, window=3, chunk=4)
+    episodes = [store.load(n) for n in store.names()]
+    assert len(data) == sum(e.steps for e in episodes)
+    first, last = data[0], data[episodes[0].steps - 1]
+    assert first["valid"]["audio"].tolist() == [False, False, True]
+    assert not first["action_mask"][:2].any() and first["action_mask"][2].all()
+    assert last["action_mask"][-1].tolist() == [True, False, False, False]
+    stats = load_stats(dataset)["actions"]
+    raw = episodes[0].actions[0]
+    expected = (raw - np.array(stats.mean)) / np.maximum(stats.std, 1e-3)
+    np.testing.assert_allclose(first["actions"][2, 0].numpy(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(
+        first["observations"]["image_primary"][2], episodes[0].observations["image_primary"][0]
+    )
+
+
+def test_instruction_variants_are_drawn_uniformly_from_the_valid_ones(dataset):
+    data, store = windows(dataset)
+    language = store.load(store.names()[0]).instructions
+    samples = [data[i] for i in range(store.load(store.names()[0]).steps)]
+    valid = {v for v, ok in language.valid.items() if ok}
+    assert {s["variants"] for s in samples} <= valid
+    assert len({s["variants"] for s in samples}) >= 2
+    for s in samples:
+        texts = language.variants.get(s["variants"], ())
+        assert s["instructions"] in texts or (s["instructions"] == "" and not texts)
+    assert set(samples[0]["variant_texts"]) == valid - {"empty"}
+    assert samples[0]["descriptions"] == language.descriptions
+    batch = collate(samples[:3])
+    assert batch.actions.shape == (3, 2, 4, 7) and batch.valid["audio"].shape == (3, 2)
+
+
+def test_a_modality_the_data_lacks_is_masked(dataset):
+    store = EpisodeStore(dataset)
+    lidar = ModalitySpec("lidar", Kind.LIDAR, (None, 4), "float32", 10, max_len=32)
+    spec = ObservationSpec.of(store.spec["image_primary"], lidar)
+    with pytest.warns(UserWarning, match="lidar"):
+        data, _ = windows(dataset, spec)
+    sample = data[3]
+    assert not sample["valid"]["lidar"].any() and sample["valid"]["image_primary"].all()
+    assert (
+        sample["observations"]["lidar"].shape == (2, 32, 4)
+        and sample["observations"]["lidar_count"].sum() == 0
+    )
+
+
+def test_nan_in_the_data_names_the_modality_and_episode(dataset, tmp_path):
+    store = EpisodeStore(dataset)
+    episode = store.load(store.names()[0])
+    episode.observations = {k: np.array(v) for k, v in episode.observations.items()}
+    episode.observations["proprio"][4, 2] = np.nan
+    broken = EpisodeStore.create(tmp_path / "broken", store.spec, store.info)
+    broken.write(episode, "episode_bad")
+    (tmp_path / "broken" / "stats.json").write_bytes((dataset / "stats.json").read_bytes())
+    data, _ = windows(tmp_path / "broken")
+    data[3]  # before the NaN
+    with pytest.raises(DatasetError, match=r"proprio of .*episode_bad: NaN or Inf at step 4"):
+        data[4]

@@ -1,0 +1,86 @@
+import itertools
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from fuse_ros.policy import load_policy
+from fuse_ros.train.objective import LossWeights, Objective, total
+from fuse_ros.train.state import read_metrics
+from fuse_ros.train.trainer import TrainConfig, Trainer, learning_rate
+
+VISION = ["image_primary", "proprio"]
+
+
+def config(dataset, out, tiny, **overrides) -> TrainConfig:
+    values = dict(
+        data=[str(dataset)], out=str(out), policy=tiny, batch_size=4, steps=2, warmup=1, progress=False
+    )
+    return TrainConfig(**{**values, **overrides})
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    c = TrainConfig(data=["x"], out="y", steps=100, warmup=10, lr=1.0)
+    rates = [learning_rate(s, c) for s in range(101)]
+    assert rates[0] == pytest.approx(0.1) and max(rates) == pytest.approx(rates[9])
+    assert all(a >= b for a, b in itertools.pairwise(rates[9:])) and rates[100] == 0.0
+
+
+@pytest.fixture(scope="module")
+def pretrained(dataset, tmp_path_factory):
+    from tests.train.conftest import TINY
+
+    out = tmp_path_factory.mktemp("runs") / "pretrain"
+    Trainer(config(dataset, out, TINY, modalities=VISION, loss={"contrastive": 0, "generation": 0})).run()
+    return out
+
+
+def test_fuse_fine_tuning_loads_the_pretrained_weights_onto_new_sensors(
+    dataset, pretrained, tmp_path, tiny, capsys
+):
+    trainer = Trainer(config(dataset, tmp_path / "fuse", tiny, init=str(pretrained)))
+    printed = capsys.readouterr().out
+    assert "new (freshly initialised):" in printed and "tokenizers.tactile_left" in printed
+    before = load_file(pretrained / "model.safetensors")
+    now = trainer.policy.state_dict()
+    assert torch.equal(
+        now["tokenizers.image_primary.proj.weight"], before["tokenizers.image_primary.proj.weight"]
+    )
+    figures = trainer.run()
+    assert {"action", "contrastive", "alignment"} <= set(figures)
+    assert any(k.startswith("generation/") for k in figures) and np.isfinite(figures["loss"])
+    policy = load_policy(tmp_path / "fuse")
+    assert policy.spec.names() == trainer.policy.spec.names()
+    assert json.loads((tmp_path / "fuse" / "training.json").read_text())["step"] == 2
+    assert sorted(p.suffix for p in (tmp_path / "fuse").iterdir() if p.is_file()) == sorted(
+        [".json", ".safetensors", ".json", ".json", ".safetensors", ".jsonl"]
+    )
+
+
+def test_the_language_losses_train_the_new_sensors_and_action_only_does_not(dataset, tmp_path, tiny):
+    trainer = Trainer(config(dataset, tmp_path / "run", tiny))
+    batch = next(trainer.batches())
+    for weights, heads_learn in ((LossWeights(), True), (LossWeights(contrastive=0, generation=0), False)):
+        trainer.policy.zero_grad(set_to_none=True)
+        targets = trainer.texts.prepare(
+            batch, weights, trainer.texts.combinations(2, np.random.default_rng(0))
+        )
+        total(Objective(trainer.policy, "manipulation", weights)(batch, targets), weights).backward()
+        grads = {n: p.grad for n, p in trainer.policy.named_parameters()}
+        assert grads["tokenizers.audio.proj.weight"].abs().sum() > 0
+        assert (grads["contrastive.log_logit_scale"] is not None) == heads_learn
+        assert (grads["generation.logits.weight"] is not None) == heads_learn
+
+
+def test_resume_continues_from_the_saved_step_and_optimizer(dataset, tmp_path, tiny):
+    out = tmp_path / "run"
+    Trainer(config(dataset, out, tiny, modalities=VISION, steps=2, log_every=1)).run()
+    moments = load_file(out / "optimizer.safetensors")
+    resumed = Trainer(config(dataset, out, tiny, modalities=VISION, steps=3, log_every=1))
+    assert resumed.step == 2
+    state = resumed.optimizer.state_dict()["state"]
+    assert torch.equal(state[0]["exp_avg"], moments["state.0.exp_avg"])
+    resumed.run()
+    assert [m["step"] for m in read_metrics(out)] == [1, 2, 3]
