@@ -51,6 +51,8 @@ setup(
         "onnx>=1.16",
         "onnxscript>=0.2",
         "onnxruntime>=1.18",
+        "matplotlib>=3.8",  # evaluation and benchmark plots
+        "tensorboard>=2.14",  # training logs
     ],
     extras_require={
         # colcon test runs pytest from here; tests_require is ignored by setuptools >= 72.
@@ -65,7 +67,9 @@ setup(
         # the DDS transport for machines without ROS 2 (edge boxes, CI)
         "dds": ["cyclonedds>=11.0"],
         # CUDA / TensorRT execution providers; replaces the CPU onnxruntime module
-        "gpu": ["onnxruntime-gpu>=1.18"],
+        "cuda": ["onnxruntime-gpu>=1.18"],
+        # TensorRT engines (NVIDIA hosts only; not installable on CPU machines)
+        "tensorrt": ["tensorrt>=10.0"],
         "ros": ["colcon-core>=0.17", "colcon-ros>=0.5", "colcon-python-setup-py>=0.2.9", "catkin-pkg>=1.0"],
     },
     entry_points={
@@ -73,6 +77,10 @@ setup(
             "fuse-generate = fuse_ros.cli.generate:main",
             "fuse-demo = fuse_ros.cli.demo:main",
             "fuse-ingest = fuse_ros.cli.ingest:main",
+            "fuse-train = fuse_ros.cli.train:main",
+            "fuse-eval = fuse_ros.cli.eval:main",
+            "fuse-export = fuse_ros.cli.export:main",
+            "fuse-bench = fuse_ros.cli.bench:main",
         ],
     },
     zip_safe=False,
