@@ -220,8 +220,7 @@ class Policy(nn.Module):
         modalities: Sequence[str] | None = None,
     ) -> Tensor:
         """What these sensors say, in the shared language space: (B, E), no instruction given."""
-        out = self(batch, valid, None, modalities, readouts=(LANGUAGE,))
-        return self.contrastive.embed_readouts(out[LANGUAGE].step(-1))
+        return self.contrastive.embed_readouts(self._language_readouts(batch, valid, modalities))
 
     def describe(
         self,
@@ -230,8 +229,16 @@ class Policy(nn.Module):
         modalities: Sequence[str] | None = None,
     ) -> Tensor:
         """Description token logits (B, description_tokens, vocab) of what these sensors sense."""
-        out = self(batch, valid, None, modalities, readouts=(LANGUAGE,))
-        return self.generation(out[LANGUAGE].step(-1))
+        return self.generation(self._language_readouts(batch, valid, modalities))
+
+    def _language_readouts(
+        self,
+        batch: Mapping[str, Tensor],
+        valid: Mapping[str, Tensor] | None,
+        modalities: Sequence[str] | None,
+    ) -> TokenGroup:
+        """The newest step's language readouts with no instruction given: what the sensors alone say."""
+        return self(batch, valid, None, modalities, readouts=(LANGUAGE,))[LANGUAGE].step(-1)
 
     def modalities_for(self, combination: str) -> list[str]:
         """The modalities behind an instruction variant's groups, e.g. "tactile+audio"."""
