@@ -3,10 +3,12 @@
 A sample is step t of an episode with its history: observations and valid masks of steps t-W+1..t
 (steps before the episode began are padded and marked invalid, as Octo does), and for each of those
 steps the chunk of the next `chunk` actions (entries past the episode's end are masked). Actions and
-proprioception are normalised with the dataset's statistics. The instruction is drawn per sample,
-uniformly from the episode's valid variants (FuSe: this is what makes "pick the soft one" work
-zero-shot); the canonical texts of all valid variants and the sensed descriptions come along for the
-contrastive and generation losses.
+proprioception are normalised with the dataset's statistics. The instruction is the one the
+demonstration followed (a rephrasing of its recorded variant): the expert acts on what its instruction
+reveals (it goes straight for a target it can see, probes one it can only feel), so pairing its actions
+with another variant would ask the policy to know what it cannot. Episodes without a recorded variant
+draw one uniformly. The canonical texts of all valid variants and the sensed descriptions come along for
+the contrastive and generation losses, which is how the other variants get grounded.
 """
 
 from __future__ import annotations
@@ -141,7 +143,9 @@ class WindowDataset(Dataset):
         self._check_finite(actions, action_mask.any(1), f"actions of {where}", steps)
         language = _language(episode)
         rng = np.random.default_rng((self.seed, self.epoch, i))
-        variant = str(rng.choice([v for v, ok in language.valid.items() if ok]))
+        variant = episode.meta.get("variant")
+        if not language.valid.get(variant, False):
+            variant = str(rng.choice([v for v, ok in language.valid.items() if ok]))
         return {
             "observations": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in observations.items()},
             "valid": {k: torch.from_numpy(v) for k, v in valid.items()},

@@ -30,13 +30,13 @@ def test_windows_pad_history_and_mask_chunks_past_the_end(dataset):
     )
 
 
-def test_instruction_variants_are_drawn_uniformly_from_the_valid_ones(dataset):
+def test_the_instruction_is_the_one_the_demonstration_followed(dataset):
     data, store = windows(dataset)
-    language = store.load(store.names()[0]).instructions
-    samples = [data[i] for i in range(store.load(store.names()[0]).steps)]
+    episode = store.load(store.names()[0])
+    language = episode.instructions
+    samples = [data[i] for i in range(episode.steps)]
     valid = {v for v, ok in language.valid.items() if ok}
-    assert {s["variants"] for s in samples} <= valid
-    assert len({s["variants"] for s in samples}) >= 2
+    assert {s["variants"] for s in samples} == {episode.meta["variant"]}
     for s in samples:
         texts = language.variants.get(s["variants"], ())
         assert s["instructions"] in texts or (s["instructions"] == "" and not texts)
@@ -44,6 +44,15 @@ def test_instruction_variants_are_drawn_uniformly_from_the_valid_ones(dataset):
     assert samples[0]["descriptions"] == language.descriptions
     batch = collate(samples[:3])
     assert batch.actions.shape == (3, 2, 4, 7) and batch.valid["audio"].shape == (3, 2)
+
+
+def test_episodes_without_a_recorded_variant_draw_uniformly_from_the_valid_ones(dataset):
+    data, store = windows(dataset)
+    episode = store.load(store.names()[0])
+    data.episodes[0].meta.pop("variant")
+    valid = {v for v, ok in episode.instructions.valid.items() if ok}
+    drawn = {data[i]["variants"] for i in range(episode.steps)}
+    assert drawn <= valid and len(drawn) >= 2
 
 
 def test_a_modality_the_data_lacks_is_masked(dataset):

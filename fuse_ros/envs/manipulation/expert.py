@@ -1,7 +1,10 @@
 """The scripted expert: knows the target (privileged state) but acts on what the instruction reveals.
 
 Like a person, it goes straight for the target when the instruction lets it be seen, and otherwise touches
-(squeezes) or presses the look-alike candidates one by one, in random order, until it meets the target.
+(squeezes) or presses the look-alike candidates one by one until it meets the target. It probes in a fixed
+order, from the robot's right to its left, as a methodical teleoperator would: demonstrations
+of one situation then agree on what to do next, which a regressed policy needs (random orders average out),
+and what happens at each probe (hold or let go) depends only on what is felt or heard there.
 So demonstrations of a "pick the soft one" instruction contain the probing that makes touch informative.
 Its script is a generator: each `act` advances it by one control step.
 """
@@ -26,6 +29,7 @@ TIP_BELOW_PALM = 0.095  # the fingertips sit this far below the palm
 BUTTON_TOP = 0.04  # a button cap's top at rest
 SQUEEZE_STEPS = 4
 TOLERANCE = 0.006  # m
+SWEEP_SLANT = 0.3  # probe order key y + SWEEP_SLANT * x: y decides unless things share a y
 
 
 def _wrap(angle: float) -> float:
@@ -75,24 +79,25 @@ class ManipulationExpert:
         target = self._seen(things[episode.target])
         return [i for i, thing in enumerate(things) if self._seen(thing) == target]
 
-    def _probe_order(self, candidates: list[int], target: int, rng: np.random.Generator) -> list[int]:
-        """The candidates touched before finding the target, then the target."""
-        order = [candidates[i] for i in rng.permutation(len(candidates))]
+    def _probe_order(self, candidates: list[int], target: int, things: tuple) -> list[int]:
+        """The candidates touched before finding the target, then the target: right to left (y), and
+        along x where things stand side by side in x (the bin), so jitter never reorders them."""
+        order = sorted(candidates, key=lambda i: things[i].xy[1] + SWEEP_SLANT * things[i].xy[0])
         return order[: order.index(target) + 1]
 
     def _demonstrate(self) -> Iterator[np.ndarray]:
         episode = self.env.episode
-        rng = np.random.default_rng(self.env.episode_seed)
+        buttons, objects = episode.layout.buttons, episode.layout.objects
         if episode.target_is_button:
-            *taps, target = self._probe_order(self._look_alikes(), episode.target, rng)
+            *taps, target = self._probe_order(self._look_alikes(), episode.target, buttons)
             for k in taps:
                 yield from self._press(k, hold=False)
             yield from self._press(target, hold=True)
             return
         if chained(episode, senses(self.env.variant)):  # find the cue button by ear first
-            for k in self._probe_order(list(range(len(episode.layout.buttons))), episode.cue, rng):
+            for k in self._probe_order(list(range(len(buttons))), episode.cue, buttons):
                 yield from self._press(k, hold=False)
-        *squeezes, target = self._probe_order(self._look_alikes(), episode.target, rng)
+        *squeezes, target = self._probe_order(self._look_alikes(), episode.target, objects)
         for i in squeezes:
             yield from self._grasp(i, lift=False)
         yield from self._grasp(target, lift=True)
