@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import hydra
@@ -15,16 +16,41 @@ from fuse_ros.policy import CheckpointError
 from fuse_ros.policy.actor import PolicyActor
 from fuse_ros.ros.chunking import ChunkingConfig
 from fuse_ros.train.dataset import WindowDataset
-from fuse_ros.train.evaluate import closed_loop, language_metrics, plot_curves, plot_retrieval
+from fuse_ros.train.evaluate import (
+    closed_loop,
+    instructed_variants,
+    language_metrics,
+    merge_language_metrics,
+    plot_curves,
+    plot_retrieval,
+)
 from fuse_ros.train.state import read_metrics, read_training
+
+
+def _datasets(cfg: DictConfig, run: Path) -> list[str]:
+    """`data`, else the run's training data where it is still on this machine (a shipped checkpoint's
+    is not: then retrieval and generation are skipped unless `data` is given)."""
+    if cfg.data:
+        return [cfg.data] if isinstance(cfg.data, str) else list(cfg.data)
+    trained_on = read_training(run)["config"]["data"]
+    trained_on = [trained_on] if isinstance(trained_on, str) else list(trained_on)
+    here = [d for d in trained_on if Path(d).is_dir()]
+    if len(here) < len(trained_on):
+        print(
+            f"fuse-eval: training data not found here: {sorted(set(trained_on) - set(here))}; "
+            "retrieval and generation use data=[...] only",
+            file=sys.stderr,
+        )
+    return here
 
 
 def evaluate(cfg: DictConfig) -> dict:
     run, out = Path(cfg.checkpoint), Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    data = cfg.data or read_training(run)["config"]["data"]
-    data = [data] if isinstance(data, str) else list(data)
+    data = _datasets(cfg, run)
     tasks = cfg.tasks or list(dict.fromkeys(EpisodeStore(d).info["task"] for d in data))
+    if not tasks:
+        raise ValueError(f"{run}'s training data is not on this machine: name tasks=[...] (and data=[...])")
     actor = PolicyActor.load(run, chunking=ChunkingConfig("receding", 0.0, cfg.execute_steps))
     results: dict = {
         "checkpoint": str(run),
@@ -34,12 +60,13 @@ def evaluate(cfg: DictConfig) -> dict:
     }
     for task in tasks:
         print(f"{task}: {cfg.episodes} episodes", flush=True)
-        rate, by_variant = closed_loop(actor, task, cfg.episodes, cfg.seed)
-        results["success"][task], results["success_by_variant"][task] = rate, by_variant
+        variants = instructed_variants(task) if cfg.variants == "instructed" else list(cfg.variants or ())
+        play = partial(closed_loop, actor, task, cfg.episodes, cfg.seed, variants, cfg.progress)
+        result = play()
+        results["success"][task], results["success_by_variant"][task] = result.success, result.by_variant
+        results.setdefault("outcomes", {})[task] = result.outcomes
         if "unseen" in cfg.splits and task != "driving":
-            results.setdefault("success_unseen", {})[task] = closed_loop(
-                actor, task, cfg.episodes, cfg.seed, split="unseen"
-            )[0]
+            results.setdefault("success_unseen", {})[task] = play(split="unseen").success
         for group in cfg.drop:
             dropped = PolicyActor(
                 actor.policy,
@@ -49,17 +76,17 @@ def evaluate(cfg: DictConfig) -> dict:
                 drop=actor.policy.modalities_for(group),
             )
             results.setdefault("success_dropped", {}).setdefault(group, {})[task] = closed_loop(
-                dropped, task, cfg.episodes, cfg.seed
-            )[0]
-    windows = WindowDataset(
-        data[0],
-        actor.policy.spec,
-        actor.normalizer,
-        actor.policy.config.window,
-        actor.policy.config.action_chunk,
+                dropped, task, cfg.episodes, cfg.seed, variants, cfg.progress
+            ).success
+    config = actor.policy.config
+    windows = [
+        WindowDataset(d, actor.policy.spec, actor.normalizer, config.window, config.action_chunk)
+        for d in data
+    ]
+    results["retrieval"], results["generation_accuracy"] = merge_language_metrics(
+        [language_metrics(actor, w) for w in windows]
     )
-    results["retrieval"], results["generation_accuracy"] = language_metrics(actor, windows)
-    results["data"] = data[0]
+    results["data"] = data
     (out / "eval.json").write_text(json.dumps(results, indent=2))
     plot_curves(read_metrics(run), out / "training_curves.png")
     plot_retrieval(results["retrieval"], out / "retrieval.png")

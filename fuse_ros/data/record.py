@@ -44,10 +44,13 @@ def _extras(infos: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return extras
 
 
-def record_episode(env: gym.Env, actor: Actor, seed: int, max_steps: int | None = None) -> Episode:
-    """Run one episode (until terminated, truncated or `max_steps`) and return it."""
+def record_episode(
+    env: gym.Env, actor: Actor, seed: int, max_steps: int | None = None, options: dict | None = None
+) -> Episode:
+    """Run one episode (until terminated, truncated or `max_steps`) and return it; `options` go to
+    env.reset (e.g. {"variant": "audio"})."""
     spec = env.unwrapped.observation_spec
-    obs, info = env.reset(seed=seed)
+    obs, info = env.reset(seed=seed, options=options)
     actor.reset()
     reset_info, instruction = info, str(obs.get("instruction", ""))
     keys = [key for key in obs if key != "instruction"]

@@ -12,33 +12,64 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from fuse_ros.data.record import record_episode
 from fuse_ros.envs import make
-from fuse_ros.instructions import combinations
+from fuse_ros.envs.manipulation.language import GROUPS
+from fuse_ros.instructions import EMPTY, combinations, variant_names
 from fuse_ros.policy.actor import PolicyActor
 from fuse_ros.train.dataset import WindowDataset, collate
 from fuse_ros.train.objective import sensing_groups
 
 
+def instructed_variants(task: str) -> list[str]:
+    """The instruction variants a task's episodes can have, less "empty": an episode without an
+    instruction has no target to reach, so closed-loop success is measured over instructed ones."""
+    if task == "driving":
+        return []
+    groups = ("visual", "audio") if task == "button" else GROUPS  # buttons all feel the same
+    return [v for v in variant_names(groups) if v != EMPTY]
+
+
+@dataclass
+class ClosedLoop:
+    """Success over seeded episodes: overall, per instruction variant, and each episode's outcome."""
+
+    success: float
+    by_variant: dict[str, float]
+    outcomes: list[bool]
+
+
 def closed_loop(
-    actor: PolicyActor, task: str, episodes: int, seed: int = 0, **env_kwargs
-) -> tuple[float, dict[str, float]]:
-    """(success rate, success rate per instruction variant) over `episodes` seeded episodes."""
+    actor: PolicyActor,
+    task: str,
+    episodes: int,
+    seed: int = 0,
+    variants: Sequence[str] = (),
+    progress: bool = False,
+    **env_kwargs,
+) -> ClosedLoop:
+    """Episode i runs with seed + i and, if `variants` are given, variant i mod len(variants) (else the
+    simulator draws one)."""
     env = make(task, **env_kwargs)
     by_variant: dict[str, list[bool]] = defaultdict(list)
+    outcomes = []
     try:
-        for i in range(episodes):
-            episode = record_episode(env, actor, seed=seed + i)
+        for i in tqdm(range(episodes), desc=task, leave=False, disable=not progress):
+            options = {"variant": variants[i % len(variants)]} if variants else None
+            episode = record_episode(env, actor, seed=seed + i, options=options)
             by_variant[episode.meta.get("variant", "simple")].append(episode.succeeded)
+            outcomes.append(episode.succeeded)
     finally:
         env.close()
-    outcomes = [s for v in by_variant.values() for s in v]
-    return float(np.mean(outcomes)), {v: float(np.mean(s)) for v, s in sorted(by_variant.items())}
+    by_variant_rate = {v: float(np.mean(s)) for v, s in sorted(by_variant.items())}
+    return ClosedLoop(float(np.mean(outcomes)), by_variant_rate, outcomes)
 
 
 def last_steps(data: WindowDataset) -> list[int]:
@@ -78,6 +109,25 @@ def language_metrics(actor: PolicyActor, data: WindowDataset) -> tuple[dict, dic
             logits = policy.describe(batch.observations, batch.valid, names)
             hits = (policy.generation.predict(logits) == ids) & mask
             generation[combo] = float(hits.sum() / mask.sum())
+    return retrieval, generation
+
+
+def merge_language_metrics(parts: Sequence[tuple[dict, dict]]) -> tuple[dict, dict]:
+    """Language metrics of several datasets as one: retrieval R@k weighted by queries (each query ranks
+    the instructions of its own dataset), generation accuracy averaged over the datasets that have it."""
+    retrieval: dict[str, dict] = {}
+    for combo in dict.fromkeys(c for r, _ in parts for c in r):
+        rows = [r[combo] for r, _ in parts if combo in r]
+        queries = sum(r["queries"] for r in rows)
+        retrieval[combo] = {
+            **{k: sum(r[k] * r["queries"] for r in rows) / queries for k in ("r1", "r5")},
+            "queries": queries,
+            "candidates": sum(r["candidates"] for r in rows),
+        }
+    generation = {
+        combo: float(np.mean([g[combo] for _, g in parts if combo in g]))
+        for combo in dict.fromkeys(c for _, g in parts for c in g)
+    }
     return retrieval, generation
 
 
