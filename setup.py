@@ -81,6 +81,7 @@ setup(
             "fuse-eval = fuse_ros.cli.eval:main",
             "fuse-export = fuse_ros.cli.export:main",
             "fuse-bench = fuse_ros.cli.bench:main",
+            "fuse-ship = fuse_ros.cli.ship:main",
         ],
     },
     zip_safe=False,
