@@ -34,10 +34,11 @@ class LossWeights:
     generation: float = 1.0
     uniformity: float = 0.0  # "It's not a modality gap" terms on the sensor embeddings
     alignment: float = 0.0
+    symile: float = 0.0  # Symile over (instruction, each sensing group alone): one pass per group
 
     @property
     def language(self) -> bool:
-        return any((self.contrastive, self.generation, self.uniformity, self.alignment))
+        return any((self.contrastive, self.generation, self.uniformity, self.alignment, self.symile))
 
 
 @dataclass
@@ -124,7 +125,22 @@ class Objective(nn.Module):
                 if mask.any():
                     logits = p.generation(readouts)
                     terms[f"generation/{combo}"] = losses.generation_loss(logits, classes, mask)
+        if w.symile:
+            terms |= self._symile(tokens, batch, targets)
         return terms
+
+    def _symile(self, tokens: dict, batch: Batch, targets: Targets) -> dict[str, Tensor]:
+        """The instruction and each sensing group's own embedding must single out one another's rows
+        jointly (higher-order than pairwise CLIP); rows without an instruction sit out."""
+        p, groups = self.policy, sensing_groups(self.policy)
+        rows = torch.tensor([bool(text) for text in batch.instructions], device=targets.task.tokens.device)
+        if len(groups) < 2 or rows.sum() < 2:
+            return {}
+        embeddings = [p.contrastive.embed_text(targets.task)[rows]]
+        for group in groups:
+            readouts = p.backbone(tokens, None, (LANGUAGE,), p.modalities_for(group))[LANGUAGE].step(-1)
+            embeddings.append(p.contrastive.embed_readouts(readouts)[rows])
+        return {"symile": losses.symile_loss(embeddings, p.contrastive.log_logit_scale)}
 
     def _contrastive(self, sensed: Tensor, targets: Targets) -> dict[str, Tensor]:
         head, terms = self.policy.contrastive, {}
@@ -151,7 +167,7 @@ def total(terms: dict[str, Tensor], weights: LossWeights) -> Tensor:
     parts = [weights.action * terms["action"]]
     if generation:
         parts.append(weights.generation * torch.stack(generation).mean())
-    for name in ("contrastive", "uniformity", "alignment"):
+    for name in ("contrastive", "uniformity", "alignment", "symile"):
         if name in terms and getattr(weights, name):
             parts.append(getattr(weights, name) * terms[name])
     return torch.stack(parts).sum()

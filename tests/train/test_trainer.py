@@ -84,3 +84,17 @@ def test_resume_continues_from_the_saved_step_and_optimizer(dataset, tmp_path, t
     assert torch.equal(state[0]["exp_avg"], moments["state.0.exp_avg"])
     resumed.run()
     assert [m["step"] for m in read_metrics(out)] == [1, 2, 3]
+
+
+def test_the_symile_option_trains_every_group_with_the_instruction(dataset, tmp_path, tiny):
+    trainer = Trainer(config(dataset, tmp_path / "run", tiny))
+    batch = next(trainer.batches())
+    weights = LossWeights(action=0, contrastive=0, generation=0, symile=1.0)  # symile alone
+    targets = trainer.texts.prepare(batch, weights, [])
+    terms = Objective(trainer.policy, "manipulation", weights)(batch, targets)
+    assert torch.isfinite(terms["symile"]) and terms["symile"] > 0
+    total(terms, weights).backward()
+    grads = {n: p.grad for n, p in trainer.policy.named_parameters()}
+    assert grads["contrastive.log_logit_scale"] is not None
+    for tokenizer in ("audio", "tactile_left", "image_primary"):  # each group's own pass
+        assert grads[f"tokenizers.{tokenizer}.proj.weight"].abs().sum() > 0
