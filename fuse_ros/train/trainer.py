@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler
+from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler, RandomSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
@@ -166,32 +166,31 @@ class Trainer:
             policy.generation.set_vocabulary(vocabulary.to(self.device))
         return policy.train()
 
-    def _loader(self, epoch: int) -> DataLoader:
+    def _loader(self, epoch: int, skip: int = 0) -> DataLoader:
+        """The batches of `epoch`, less its first `skip` (a resumed run goes on where it stopped)."""
         data = ConcatDataset(self.datasets)
         for d in self.datasets:
             d.epoch = epoch
-        sampler = (
-            DistributedSampler(data, self.world, self.rank, seed=self.config.seed) if self.world > 1 else None
-        )
-        if sampler is not None:
+        if self.world > 1:
+            sampler = DistributedSampler(data, self.world, self.rank, seed=self.config.seed)
             sampler.set_epoch(epoch)
-        generator = torch.Generator().manual_seed(self.config.seed + epoch)
+        else:
+            sampler = RandomSampler(data, generator=torch.Generator().manual_seed(self.config.seed + epoch))
         return DataLoader(
             data,
             batch_size=self.config.batch_size,
-            shuffle=sampler is None,
-            sampler=sampler,
+            sampler=list(sampler)[skip * self.config.batch_size :],
             drop_last=len(data) // self.world >= self.config.batch_size,
             collate_fn=collate,
             num_workers=self.config.workers,
-            generator=generator,
         )
 
     def batches(self):
-        epoch = 0
+        """Batches from the current step on, epoch after epoch; the same on resume as without one."""
+        epoch, skip = divmod(self.step, len(self._loader(0)))
         while True:
-            yield from self._loader(epoch)
-            epoch += 1
+            yield from self._loader(epoch, skip)
+            epoch, skip = epoch + 1, 0
 
     def train_step(self, model: torch.nn.Module, batch) -> dict[str, float]:
         """One optimisation step; returns the logged figures."""

@@ -98,3 +98,13 @@ def test_the_symile_option_trains_every_group_with_the_instruction(dataset, tmp_
     assert grads["contrastive.log_logit_scale"] is not None
     for tokenizer in ("audio", "tactile_left", "image_primary"):  # each group's own pass
         assert grads[f"tokenizers.{tokenizer}.proj.weight"].abs().sum() > 0
+
+
+def test_a_resumed_run_sees_the_batches_the_uninterrupted_run_would_have(dataset, tmp_path, tiny):
+    trainer = Trainer(config(dataset, tmp_path / "run", tiny, modalities=VISION))
+    trainer.step = len(trainer._loader(0)) + 1  # the second batch of the second epoch
+    resumed = list(itertools.islice(trainer.batches(), 2))
+    trainer.step = 0
+    uninterrupted = list(itertools.islice(trainer.batches(), len(trainer._loader(0)) + 3))
+    for a, b in zip(uninterrupted[-2:], resumed, strict=True):
+        assert torch.equal(a.actions, b.actions) and a.instructions == b.instructions
