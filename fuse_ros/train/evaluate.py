@@ -78,6 +78,14 @@ def last_steps(data: WindowDataset) -> list[int]:
     return ends.tolist()
 
 
+def _score_matrix(scores: torch.Tensor, truth: torch.Tensor, candidates: list[str]) -> dict:
+    """Mean score of each candidate instruction (columns) for the sensors of each true one (rows): a
+    diagonal matrix is perfect retrieval."""
+    rows = [scores[truth == t].mean(0).tolist() for t in range(len(candidates)) if (truth == t).any()]
+    labels = [c for t, c in enumerate(candidates) if (truth == t).any()]
+    return {"rows": labels, "columns": candidates, "scores": [[round(v, 3) for v in r] for r in rows]}
+
+
 @torch.no_grad()
 def language_metrics(actor: PolicyActor, data: WindowDataset) -> tuple[dict, dict]:
     """(retrieval: combination -> {"r1", "r5", "queries", "candidates"}, generation: combination ->
@@ -101,6 +109,7 @@ def language_metrics(actor: PolicyActor, data: WindowDataset) -> tuple[dict, dic
                 "r5": float((rank < 5).float().mean()),
                 "queries": len(rows),
                 "candidates": len(candidates),
+                "matrix": _score_matrix(scores, truth, candidates),
             }
         described = [d.get(combo, "") for d in batch.descriptions]
         if any(described):
@@ -114,7 +123,8 @@ def language_metrics(actor: PolicyActor, data: WindowDataset) -> tuple[dict, dic
 
 def merge_language_metrics(parts: Sequence[tuple[dict, dict]]) -> tuple[dict, dict]:
     """Language metrics of several datasets as one: retrieval R@k weighted by queries (each query ranks
-    the instructions of its own dataset), generation accuracy averaged over the datasets that have it."""
+    the instructions of its own dataset; the score matrix is the first dataset's), generation accuracy
+    averaged over the datasets that have it."""
     retrieval: dict[str, dict] = {}
     for combo in dict.fromkeys(c for r, _ in parts for c in r):
         rows = [r[combo] for r, _ in parts if combo in r]
@@ -123,6 +133,7 @@ def merge_language_metrics(parts: Sequence[tuple[dict, dict]]) -> tuple[dict, di
             **{k: sum(r[k] * r["queries"] for r in rows) / queries for k in ("r1", "r5")},
             "queries": queries,
             "candidates": sum(r["candidates"] for r in rows),
+            "matrix": rows[0]["matrix"],
         }
     generation = {
         combo: float(np.mean([g[combo] for _, g in parts if combo in g]))
@@ -156,7 +167,8 @@ def plot_curves(metrics: Sequence[dict], path: Path) -> Path | None:
 
 
 def plot_retrieval(retrieval: dict[str, dict], path: Path) -> Path | None:
-    """R@1 and R@5 per sensor combination as a bar chart."""
+    """R@1 and R@5 per sensor combination as bars, and the retrieval matrix of the richest combination
+    (mean sensor-to-instruction score, rows the true instructions) as a heatmap."""
     if not retrieval:
         return None
     import matplotlib
@@ -165,13 +177,22 @@ def plot_retrieval(retrieval: dict[str, dict], path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     names = list(retrieval)
+    richest = max(names, key=lambda n: len(n.split("+")))
+    matrix = retrieval[richest]["matrix"]
+    fig, (bars, heat) = plt.subplots(1, 2, figsize=(1.2 * len(names) + 9, 5))
     x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2, 3))
     for offset, key in ((-0.2, "r1"), (0.2, "r5")):
-        ax.bar(x + offset, [retrieval[n][key] for n in names], 0.4, label=key.upper().replace("R", "R@"))
-    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.legend()
+        bars.bar(x + offset, [retrieval[n][key] for n in names], 0.4, label=key.upper().replace("R", "R@"))
+    bars.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    bars.set_ylim(0, 1)
+    bars.legend()
+    image = heat.imshow(np.array(matrix["scores"]), cmap="viridis", aspect="auto")
+    short = [text if len(text) < 34 else text[:32] + "…" for text in matrix["columns"]]
+    heat.set_xticks(range(len(short)), short, rotation=60, ha="right", fontsize=6)
+    heat.set_yticks(range(len(matrix["rows"])), [short[matrix["columns"].index(r)] for r in matrix["rows"]])
+    heat.tick_params(axis="y", labelsize=6)
+    heat.set_title(f"{richest}: sensors (rows) vs instructions", fontsize=9)
+    fig.colorbar(image, ax=heat)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -34,6 +34,9 @@ def test_eval_writes_success_variants_retrieval_and_plots(tmp_path):
     assert len(results["outcomes"]["button"]) == 2
     assert results["retrieval"] and all({"r1", "r5"} <= set(r) for r in results["retrieval"].values())
     assert all(r["r1"] <= r["r5"] for r in results["retrieval"].values())
+    for r in results["retrieval"].values():
+        matrix = r["matrix"]
+        assert len(matrix["scores"]) == len(matrix["rows"]) <= r["candidates"] == len(matrix["columns"])
     assert set(results["generation_accuracy"]) <= {
         "visual",
         "audio",

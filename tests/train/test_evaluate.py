@@ -1,0 +1,25 @@
+"""Pieces of the evaluator that need no simulator: the retrieval matrix and merging datasets' metrics."""
+
+import pytest
+import torch
+
+from fuse_ros.train.evaluate import _score_matrix, merge_language_metrics
+
+
+def test_the_retrieval_matrix_averages_scores_per_true_instruction():
+    scores = torch.tensor([[0.9, 0.1, 0.0], [0.7, 0.3, 0.0], [0.2, 0.8, 0.0]])
+    matrix = _score_matrix(scores, torch.tensor([0, 0, 1]), ["a", "b", "c"])
+    assert matrix["rows"] == ["a", "b"] and matrix["columns"] == ["a", "b", "c"]  # no query had "c"
+    assert matrix["scores"] == [[0.8, 0.2, 0.0], [0.2, 0.8, 0.0]]
+
+
+def test_merged_retrieval_weights_datasets_by_their_queries():
+    matrix = {"rows": [], "columns": [], "scores": []}
+    first = (
+        {"audio": {"r1": 1.0, "r5": 1.0, "queries": 3, "candidates": 2, "matrix": matrix}},
+        {"audio": 0.5},
+    )
+    second = ({"audio": {"r1": 0.0, "r5": 1.0, "queries": 1, "candidates": 4, "matrix": matrix}}, {})
+    retrieval, generation = merge_language_metrics([first, second])
+    assert retrieval["audio"]["r1"] == pytest.approx(0.75) and retrieval["audio"]["queries"] == 4
+    assert retrieval["audio"]["candidates"] == 6 and generation == {"audio": 0.5}
