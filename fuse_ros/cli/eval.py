@@ -44,6 +44,15 @@ def _datasets(cfg: DictConfig, run: Path) -> list[str]:
     return here
 
 
+def _schedule(cfg: DictConfig, task: str) -> list[dict]:
+    """Reset options episode after episode: driving cycles through the conditions, manipulation through
+    the instruction variants."""
+    if task == "driving":
+        return [{"condition": c} for c in cfg.conditions or ()]
+    variants = instructed_variants(task) if cfg.variants == "instructed" else list(cfg.variants or ())
+    return [{"variant": v} for v in variants]
+
+
 def evaluate(cfg: DictConfig) -> dict:
     run, out = Path(cfg.checkpoint), Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,11 +69,12 @@ def evaluate(cfg: DictConfig) -> dict:
     }
     for task in tasks:
         print(f"{task}: {cfg.episodes} episodes", flush=True)
-        variants = instructed_variants(task) if cfg.variants == "instructed" else list(cfg.variants or ())
-        play = partial(closed_loop, actor, task, cfg.episodes, cfg.seed, variants, cfg.progress)
+        play = partial(closed_loop, actor, task, cfg.episodes, cfg.seed, _schedule(cfg, task), cfg.progress)
         result = play()
-        results["success"][task], results["success_by_variant"][task] = result.success, result.by_variant
+        results["success"][task], results["success_by_variant"][task] = result.success, result.by("variant")
         results.setdefault("outcomes", {})[task] = result.outcomes
+        if task == "driving":
+            results.setdefault("success_by_condition", {})[task] = result.by("condition")
         if "unseen" in cfg.splits and task != "driving":
             results.setdefault("success_unseen", {})[task] = play(split="unseen").success
         for group in cfg.drop:
@@ -76,7 +86,7 @@ def evaluate(cfg: DictConfig) -> dict:
                 drop=actor.policy.modalities_for(group),
             )
             results.setdefault("success_dropped", {}).setdefault(group, {})[task] = closed_loop(
-                dropped, task, cfg.episodes, cfg.seed, variants, cfg.progress
+                dropped, task, cfg.episodes, cfg.seed, _schedule(cfg, task), cfg.progress
             ).success
     config = actor.policy.config
     windows = [
@@ -100,7 +110,8 @@ def _main(cfg: DictConfig) -> None:
         results = evaluate(cfg)
     except (DatasetError, CheckpointError, ValueError, FileNotFoundError) as err:
         sys.exit(f"fuse-eval: {err}")
-    for key in ("success", "success_unseen", "success_by_variant", "success_dropped", "generation_accuracy"):
+    keys = ("success", "success_unseen", "success_by_variant", "success_by_condition", "success_dropped")
+    for key in (*keys, "generation_accuracy"):
         if key in results:
             print(f"{key}: {json.dumps(results[key])}")
     for combo, r in results["retrieval"].items():

@@ -39,11 +39,22 @@ def instructed_variants(task: str) -> list[str]:
 
 @dataclass
 class ClosedLoop:
-    """Success over seeded episodes: overall, per instruction variant, and each episode's outcome."""
+    """Outcomes of seeded episodes with each one's reset facts (variant, condition, ...)."""
 
-    success: float
-    by_variant: dict[str, float]
     outcomes: list[bool]
+    meta: list[dict[str, str]]
+
+    @property
+    def success(self) -> float:
+        return float(np.mean(self.outcomes))
+
+    def by(self, key: str) -> dict[str, float]:
+        """Success rate per value of a reset fact, e.g. by("variant") or by("condition")."""
+        groups: dict[str, list[bool]] = defaultdict(list)
+        for ok, meta in zip(self.outcomes, self.meta, strict=True):
+            if key in meta:
+                groups[meta[key]].append(ok)
+        return {value: float(np.mean(oks)) for value, oks in sorted(groups.items())}
 
 
 def closed_loop(
@@ -51,25 +62,24 @@ def closed_loop(
     task: str,
     episodes: int,
     seed: int = 0,
-    variants: Sequence[str] = (),
+    options: Sequence[dict] = (),
     progress: bool = False,
     **env_kwargs,
 ) -> ClosedLoop:
-    """Episode i runs with seed + i and, if `variants` are given, variant i mod len(variants) (else the
-    simulator draws one)."""
+    """Episode i runs with seed + i and reset options options[i mod len(options)] (e.g. {"variant":
+    "audio"} or {"condition": "night"}; none: the simulator draws)."""
     env = make(task, **env_kwargs)
-    by_variant: dict[str, list[bool]] = defaultdict(list)
-    outcomes = []
+    result = ClosedLoop([], [])
     try:
         for i in tqdm(range(episodes), desc=task, leave=False, disable=not progress):
-            options = {"variant": variants[i % len(variants)]} if variants else None
-            episode = record_episode(env, actor, seed=seed + i, options=options)
-            by_variant[episode.meta.get("variant", "simple")].append(episode.succeeded)
-            outcomes.append(episode.succeeded)
+            episode = record_episode(
+                env, actor, seed + i, options=options[i % len(options)] if options else None
+            )
+            result.outcomes.append(episode.succeeded)
+            result.meta.append(episode.meta)
     finally:
         env.close()
-    by_variant_rate = {v: float(np.mean(s)) for v, s in sorted(by_variant.items())}
-    return ClosedLoop(float(np.mean(outcomes)), by_variant_rate, outcomes)
+    return result
 
 
 def last_steps(data: WindowDataset) -> list[int]:

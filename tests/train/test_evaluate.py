@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from fuse_ros.train.evaluate import _score_matrix, merge_language_metrics
+from fuse_ros.train.evaluate import ClosedLoop, _score_matrix, merge_language_metrics
 
 
 def test_the_retrieval_matrix_averages_scores_per_true_instruction():
@@ -23,3 +23,12 @@ def test_merged_retrieval_weights_datasets_by_their_queries():
     retrieval, generation = merge_language_metrics([first, second])
     assert retrieval["audio"]["r1"] == pytest.approx(0.75) and retrieval["audio"]["queries"] == 4
     assert retrieval["audio"]["candidates"] == 6 and generation == {"audio": 0.5}
+
+
+def test_closed_loop_success_breaks_down_by_any_reset_fact():
+    result = ClosedLoop(
+        [True, False, True, True],
+        [{"condition": "day"}, {"condition": "night"}, {"condition": "night"}, {"variant": "x"}],
+    )
+    assert result.success == 0.75
+    assert result.by("condition") == {"day": 1.0, "night": 0.5} and result.by("variant") == {"x": 1.0}
