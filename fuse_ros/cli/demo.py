@@ -1,8 +1,9 @@
-"""`fuse-demo`: the README's main job. Demonstrations from the expert, then a video of an actor.
+"""`fuse-demo`: the README's main job. The shipped FuSe policy runs simulator episodes, the success rate
+is printed and the first episode is filmed with what the robot saw, felt and heard.
 
-The actor is a named factory (`ACTORS`): the scripted expert, or a trained policy (`actor=policy
-checkpoint=<fuse-train run folder>`) on any backend (`backend=onnxruntime export=<fuse-export folder>`),
-which then takes the expert's place in the video.
+Actors are named factories (`ACTORS`): a trained policy (`actor=policy`, the shipped checkpoint by
+default, on any backend: `backend=onnxruntime export=<fuse-export folder>`), or the scripted expert
+(`actor=expert`), which also writes its episodes as a demonstration dataset (fuse-generate's format).
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from pathlib import Path
 
 import gymnasium as gym
 import hydra
-from omegaconf import DictConfig
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
 
 from fuse_ros.cli.generate import allow_env_keys, generate_config, report
 from fuse_ros.data.episodes import Episode
 from fuse_ros.data.generate import episode_seed, generate
 from fuse_ros.data.record import Actor, control_period, record_episode
 from fuse_ros.envs import make, make_expert
+from fuse_ros.paths import models_dir
 from fuse_ros.runtime.actor import RuntimeActor
+from fuse_ros.train.evaluate import instructed_variants
 from fuse_ros.viz import EpisodeRenderer, write_video
 
 ACTORS: dict[str, Callable[[gym.Env, DictConfig], Actor]] = {
@@ -28,36 +32,66 @@ ACTORS: dict[str, Callable[[gym.Env, DictConfig], Actor]] = {
     "policy": lambda env, cfg: RuntimeActor.load(cfg.backend, cfg.checkpoint, cfg.export),
 }
 
+OmegaConf.register_new_resolver("models", lambda name: str(models_dir() / name), replace=True)
 
-def film(cfg: DictConfig, env_kwargs: dict, seed: int) -> tuple[Path, Episode]:
-    """Run one episode of `cfg.actor` and write its video; returns the video's path and the episode."""
+
+def play(cfg: DictConfig, env_kwargs: dict, seeds: list[int]) -> list[Episode]:
+    """One episode of `cfg.actor` per seed, cycling through the task's instruction variants."""
     if cfg.actor not in ACTORS:
         raise ValueError(f"unknown actor {cfg.actor!r}; choose one of {sorted(ACTORS)}")
     if cfg.actor == "policy" and not cfg.checkpoint:
-        raise ValueError("actor=policy needs checkpoint=<a fuse-train run folder>")
+        raise ValueError("actor=policy needs checkpoint=<a fuse-train run or shipped model folder>")
     env = make(cfg.task, **env_kwargs)
     try:
-        episode = record_episode(env, ACTORS[cfg.actor](env, cfg), seed)
-        fps = cfg.video.speed / control_period(env)
-        title = f"{cfg.task} / {cfg.actor}" + (f" ({cfg.backend})" if cfg.actor == "policy" else "")
-        renderer = EpisodeRenderer(env.unwrapped.observation_spec, episode, title)
-        return write_video(renderer, Path(cfg.video.path), fps), episode
+        actor = ACTORS[cfg.actor](env, cfg)
+        variants = instructed_variants(cfg.task)
+        return [
+            record_episode(
+                env,
+                actor,
+                seed,
+                cfg.max_steps,
+                {"variant": variants[i % len(variants)]} if variants else None,
+            )
+            for i, seed in enumerate(seeds)
+        ]
     finally:
         env.close()
 
 
+def film(cfg: DictConfig, env_kwargs: dict, episode: Episode) -> Path:
+    env = make(cfg.task, **env_kwargs)
+    fps = cfg.video.speed / control_period(env)
+    title = f"{cfg.task} / {cfg.actor}" + (f" ({cfg.backend})" if cfg.actor == "policy" else "")
+    renderer = EpisodeRenderer(env.unwrapped.observation_spec, episode, title)
+    env.close()
+    return write_video(renderer, Path(cfg.video.path), fps)
+
+
+def run(cfg: DictConfig) -> None:
+    config = generate_config(cfg)
+    if cfg.actor == "expert":  # demonstrations, then one more episode (the dataset does not hold it) filmed
+        report(generate(config, progress=cfg.progress), config.out)
+        seeds = [episode_seed(config.seed, config.episodes)]
+    else:
+        seeds = [episode_seed(config.seed, i) for i in range(config.episodes)]
+    episodes = play(cfg, config.env, seeds)
+    if cfg.actor == "policy":
+        outcomes = [e.succeeded for e in episodes]
+        print(f"policy success: {sum(outcomes)}/{len(outcomes)} = {np.mean(outcomes):.2f} ({cfg.task})")
+        for e in episodes:
+            print(f"  {'success' if e.succeeded else 'failure'}: {e.instruction!r}")
+    video = film(cfg, config.env, episodes[0])
+    outcome = "success" if episodes[0].succeeded else "failure"
+    print(f"video of the {cfg.actor}: {video} ({episodes[0].steps} steps, {outcome})")
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="demo")
 def _main(cfg: DictConfig) -> None:
-    config = generate_config(cfg)
     try:
-        summary = generate(config, progress=cfg.progress)
-        report(summary, config.out)
-        seed = episode_seed(config.seed, config.episodes)  # an episode the dataset does not hold
-        video, episode = film(cfg, config.env, seed)
+        run(cfg)
     except (ValueError, FileNotFoundError, ImportError) as err:  # ImportError: a backend not installed
         sys.exit(f"fuse-demo: {err}")
-    outcome = "success" if episode.succeeded else "failure"
-    print(f"video of the {cfg.actor}: {video} ({episode.steps} steps, {outcome})")
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""fuse-demo, the README's main job: demonstrations plus a video of the actor's senses."""
+"""fuse-demo, the README's main job: the shipped policy's episodes, success and a video of its senses;
+with actor=expert, demonstrations too."""
 
 import json
 import re
@@ -12,6 +13,17 @@ from fuse_ros.data.episodes import EpisodeStore
 from fuse_ros.viz import COLUMNS, HEADER, TILE
 
 
+def test_the_shipped_policy_acts_prints_its_success_and_is_filmed(tmp_path):
+    video = tmp_path / "policy.gif"
+    command = [sys.executable, "-m", "fuse_ros.cli.demo", "episodes=2", "max_steps=6", f"video.path={video}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"policy success: [0-2]/2 = ", result.stdout), result.stdout
+    assert len(re.findall(r"  (success|failure): '.*press ", result.stdout)) == 2  # button by default
+    assert f"video of the policy: {video} (6 steps" in result.stdout
+    assert video.stat().st_size > 0
+
+
 def test_demo_writes_demonstrations_and_a_video(tmp_path):
     out = tmp_path / "demo"
     result = subprocess.run(
@@ -19,6 +31,8 @@ def test_demo_writes_demonstrations_and_a_video(tmp_path):
             sys.executable,
             "-m",
             "fuse_ros.cli.demo",
+            "actor=expert",
+            "task=grasp",
             f"out={out}",
             "episodes=2",
             "workers=1",

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+from fuse_ros.paths import models_dir
 from fuse_ros.train.trainer import TrainConfig, Trainer
 from tests.train.conftest import TINY, make_dataset
 
@@ -59,3 +60,18 @@ def test_a_missing_checkpoint_is_one_clear_line(tmp_path):
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "fuse-eval:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_fuse_eval_reproduces_the_shipped_model_cards_episodes(tmp_path):
+    """Same seeds, same variants, same weights: the first episodes end as the card says (its training
+    data is not on this machine, so retrieval is skipped with a note)."""
+    shipped = models_dir() / "fuse_tiny_manipulation"
+    card = json.loads((shipped / "model_card.json").read_text())
+    command = [
+        *(sys.executable, "-m", "fuse_ros.cli.eval", f"checkpoint={shipped}", "episodes=6"),
+        *(f"out={tmp_path}", "tasks=[button]", "splits=[train]", "progress=false"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcomes = json.loads((tmp_path / "eval.json").read_text())["outcomes"]["button"]
+    assert sum(a == b for a, b in zip(outcomes, card["outcomes"]["button"][:6], strict=True)) >= 5
