@@ -82,6 +82,8 @@ setup(
             "fuse-export = fuse_ros.cli.export:main",
             "fuse-bench = fuse_ros.cli.bench:main",
             "fuse-ship = fuse_ros.cli.ship:main",
+            "fuse_policy_node = fuse_ros.ros.executables:policy_node",
+            "fuse_sim_bridge = fuse_ros.ros.executables:sim_bridge",
         ],
     },
     zip_safe=False,

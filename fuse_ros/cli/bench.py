@@ -1,4 +1,5 @@
-"""`fuse-bench`: latency per backend and batch size, model alone and whole step -> `<out>/bench.json` + plot.
+"""`fuse-bench`: latency per backend and batch size, model alone and whole step -> `<out>/bench.json` + plot;
+`target=loop`: the closed loop, sim bridge and policy node over DDS -> `<out>/loop.json` (ros/loop_bench.py).
 
 Model only: `Runtime.infer` on ready feeds. Whole step: raw simulator readings -> `Preprocessor` (window,
 validity, lidar crop, cached task tokens) -> model -> the first action of the chunk, as a robot loop runs it.
@@ -135,13 +136,31 @@ def run(cfg: DictConfig) -> dict:
     return report
 
 
+def run_loop(cfg: DictConfig) -> dict:
+    from fuse_ros.ros.loop_bench import LoopConfig, run_loop
+
+    loop = dict(cfg.loop)
+    config = LoopConfig(
+        task=cfg.task or "button",
+        episodes=int(cfg.episodes),
+        out=Path(cfg.out),
+        checkpoint=str(cfg.checkpoint or ""),
+        export=str(cfg.export or ""),
+        transport=cfg.transport,
+        **loop,
+    )
+    return run_loop(config)
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="bench")
 def _main(cfg: DictConfig) -> None:
-    if not cfg.checkpoint or not cfg.out:
-        sys.exit("fuse-bench: give checkpoint=<dir> and out=<dir>")
+    if cfg.target not in ("model", "loop"):
+        sys.exit(f"fuse-bench: target must be model or loop, got {cfg.target!r}")
+    if not cfg.out or (cfg.target == "model" and not cfg.checkpoint):
+        sys.exit("fuse-bench: give checkpoint=<dir> and out=<dir> (target=loop: out=<dir>)")
     try:
-        run(cfg)
-    except (CheckpointError, ExportError, ValueError) as err:
+        run_loop(cfg) if cfg.target == "loop" else run(cfg)
+    except (CheckpointError, ExportError, ValueError, RuntimeError, TimeoutError) as err:
         sys.exit(f"fuse-bench: {err}")
 
 

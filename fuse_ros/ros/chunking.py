@@ -33,9 +33,16 @@ class Ticker:
         self.missed = 0
         self._step = -1
 
+    def _index(self, now: float) -> int:
+        return math.floor((now - self.start) * self.rate_hz + 1e-9)
+
+    def due(self, now: float) -> bool:
+        """Whether `poll(now)` would return a step (exactly: `next_time()` may round the other way)."""
+        return self._index(now) > self._step
+
     def poll(self, now: float) -> int | None:
         """The step to run now, or None if the next one is not due yet (each step is returned once)."""
-        step = math.floor((now - self.start) * self.rate_hz + 1e-9)
+        step = self._index(now)
         if step <= self._step:
             return None
         self.missed += step - self._step - 1

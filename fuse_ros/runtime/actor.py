@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fuse_ros.ros.chunking import ChunkExecutor, ChunkingConfig
+from fuse_ros.ros.chunking import Action, ChunkExecutor, ChunkingConfig
 from fuse_ros.runtime import load_runtime
 from fuse_ros.runtime.base import Runtime
 from fuse_ros.runtime.preprocess import Encoder, Preprocessor
@@ -47,11 +47,18 @@ class RuntimeActor:
         self.step = 0
 
     def act(self, obs: dict) -> np.ndarray:
+        action, _ = self.act_step(obs, self.step)
+        return action.value
+
+    def act_step(self, obs: dict, step: int) -> tuple[Action, dict[str, np.ndarray] | None]:
+        """One control step numbered `step` (a ROS node's Ticker step, so chunks stay tied to time):
+        the action and, when the model ran, all its outputs (embedding, description logits too)."""
         self.preprocessor.push(obs)
-        if self.executor.wants_chunk(self.step):
+        outputs = None
+        if self.executor.wants_chunk(step):
             feeds = self.preprocessor.feeds(str(obs.get("instruction", "")))
             with np.errstate(all="ignore"):
-                self.executor.add(self.runtime.infer(feeds)[ACTIONS][0], self.step)
-        action = self.executor.act(self.step).value
-        self.step += 1
-        return action
+                outputs = self.runtime.infer(feeds)
+                self.executor.add(outputs[ACTIONS][0], step)
+        self.step = step + 1
+        return self.executor.act(step), outputs

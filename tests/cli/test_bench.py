@@ -23,3 +23,16 @@ def test_bench_writes_latency_per_backend_and_batch(tmp_path):
     assert set(report["step_speedup_vs_torch"]["onnxruntime-cpu"]) == {"1", "2"}
     assert (out / "bench.png").stat().st_size > 1000 and (out / "export" / "model.onnx").exists()
     assert "onnxruntime-cpu batch   1" in result.stdout
+
+
+def test_bench_loop_refuses_what_it_cannot_run(tmp_path):
+    """target=loop itself runs in tests/ros/test_dds_loop.py; here, the errors that stop it before any
+    process starts."""
+    out = tmp_path / "loop"
+    result = run_cli("fuse_ros.cli.bench", "target=loop", "transport=ros", f"out={out}", ok=False)
+    assert "transport=ros: the loop benchmark runs over ('dds',)" in result.stderr
+    result = run_cli("fuse_ros.cli.bench", "target=loop", "episodes=0", f"out={out}", ok=False)
+    assert "episodes must be >= 1" in result.stderr
+    result = run_cli("fuse_ros.cli.bench", "target=latency", f"out={out}", ok=False)
+    assert "target must be model or loop" in result.stderr
+    assert not out.exists()

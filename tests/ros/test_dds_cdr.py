@@ -90,6 +90,9 @@ SAMPLES: dict[str, Callable] = {
     "diagnostic_msgs/msg/DiagnosticArray": _diagnostics,
     "geometry_msgs/msg/Vector3": lambda b: b("geometry_msgs/msg/Vector3", x=1.0, y=2.0, z=3.0),
     "geometry_msgs/msg/Twist": _twist,
+    "rosgraph_msgs/msg/Clock": lambda b: b(
+        "rosgraph_msgs/msg/Clock", clock=b("builtin_interfaces/msg/Time", sec=12, nanosec=500_000_000)
+    ),
 }
 
 

@@ -166,6 +166,14 @@ class Twist(IdlStruct, typename=_dds("geometry_msgs/Twist")):
     angular: Vector3 = field(default_factory=Vector3)
 
 
+# rosgraph_msgs
+
+
+@dataclass
+class Clock(IdlStruct, typename=_dds("rosgraph_msgs/Clock")):
+    clock: Time = field(default_factory=Time)
+
+
 def ros_name(message_type: type[IdlStruct]) -> str:
     """'sensor_msgs/msg/Image' for `Image`: the name rosbags, rclpy and the ros2 CLI use."""
     package, msg, _, name = message_type.__idl_typename__.split(".")
@@ -177,7 +185,7 @@ TYPES: dict[str, type[IdlStruct]] = {
     for t in (
         Time, Header, String, MultiArrayDimension, MultiArrayLayout, Float32MultiArray,
         Image, PointField, PointCloud2, JointState, AudioData, AudioDataStamped, AudioInfo,
-        KeyValue, DiagnosticStatus, DiagnosticArray, Vector3, Twist,
+        KeyValue, DiagnosticStatus, DiagnosticArray, Vector3, Twist, Clock,
     )
 }  # fmt: skip
 
