@@ -34,7 +34,7 @@ def ship(cfg: DictConfig) -> dict:
     card = {
         "name": cfg.name or out.name,
         "summary": cfg.summary,
-        "experiment": cfg.experiment,
+        "experiment": cfg.recipe,
         "modalities": policy.spec.names(),
         "parameters": sum(p.numel() for p in policy.parameters()),
         "training": {k: training[k] for k in ("data", "init", "steps", "batch_size", "lr", "loss")},

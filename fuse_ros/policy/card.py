@@ -53,6 +53,10 @@ def render(card: dict[str, Any]) -> str:
         *_rate_table("task, by instruction variant", card["success_by_variant"], variants),
         "",
     ]
+    if card.get("success_by_condition"):
+        by_condition = card["success_by_condition"]
+        conditions = list(dict.fromkeys(c for by in by_condition.values() for c in by))
+        lines += [*_rate_table("task, by condition", by_condition, conditions), ""]
     if card.get("retrieval"):
         lines += ["## Cross-modal retrieval (sensors -> instruction)", ""]
         lines += [*_rate_table("sensors", card["retrieval"], ["r1", "r5"]), ""]
