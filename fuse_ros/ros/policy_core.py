@@ -108,6 +108,7 @@ class PolicyCore:
         self.listeners = set(OUTPUTS)
         self.instruction: str | None = params.instruction or None
         self.decode_errors: dict[str, tuple[int, str]] = {}
+        self._waiting: tuple[float, float] | None = None  # (step time, since when: monotonic)
 
     # --- lifecycle ------------------------------------------------------------------------------
     def configure(self) -> None:
@@ -240,6 +241,19 @@ class PolicyCore:
         states = self.sync.states(now)
         alive = [s for s in states if s.reason != "stale"] or states
         return [s.name for s in alive if s.age is None or s.age > 1e-6]
+
+    def holds(self, now: float, sim_time: bool) -> bool:
+        """Under simulated time, whether the step due at `now` should wait (up to max_wait_s of wall time)
+        for data stamped at it: both shells ask this before `tick`."""
+        awaiting = self.awaiting(now) if sim_time else []
+        if not awaiting:
+            return False
+        if self._waiting is None or self._waiting[0] != now:
+            self._waiting = (now, time.monotonic())
+        if time.monotonic() - self._waiting[1] < self.params.max_wait_s:
+            return True
+        log.warning("%s: step at %.3f s went ahead without %s", self.node, now, awaiting)
+        return False
 
     def tick(self, now: float) -> PolicyOutput | None:
         """Run the policy step due at `now`, if any (None: not due, not active, no instruction yet, or

@@ -178,7 +178,6 @@ def _policy_node_class() -> type:
             self.inputs: list[Any] = []
             self.outputs: dict[str, Any] = {}  # output name -> lifecycle publisher ("diagnostics" too)
             self.timer: Any = None
-            self.waiting: tuple[float, float] | None = None  # (step time, since when: monotonic)
             self.sim_time: float | None = None  # the last /clock (use_sim_time), None before the first
 
         # lifecycle transitions; rclpy turns an exception into a silent ERROR, so they log it instead
@@ -198,7 +197,6 @@ def _policy_node_class() -> type:
                 self.core.activate()
             except Exception as error:
                 return self._failed("activate", error)
-            self.waiting = None
             self.timer = _wall_timer(self, self._on_timer)
             return super().on_activate(state)  # enables the lifecycle publishers
 
@@ -290,13 +288,8 @@ def _policy_node_class() -> type:
             if t is None:
                 return
             if core.due(t):
-                awaiting = core.awaiting(t) if self.params.use_sim_time else []
-                if awaiting:
-                    if self.waiting is None or self.waiting[0] != t:
-                        self.waiting = (t, time.monotonic())
-                    if time.monotonic() - self.waiting[1] < self.params.max_wait_s:
-                        return
-                    self.get_logger().warning(f"step at {t:.3f} s went ahead without {awaiting}")
+                if core.holds(t, self.params.use_sim_time):
+                    return
                 core.listeners = {n for n in OUTPUTS if self.outputs[n].get_subscription_count()}
                 output = core.tick(t)
                 if output is not None:

@@ -2,6 +2,8 @@
 core: the same actions as the in-process actor, missing sensors flagged and reported, bad messages
 dropped, and never a non-finite action."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -53,7 +55,7 @@ def test_lockstep_steps_act_like_the_in_process_actor(core):
         feed(core, samples)
         for want in episode:
             now = bridge.time_ns / NS
-            assert core.due(now) and not core.awaiting(now)
+            assert core.due(now) and not core.awaiting(now) and not core.holds(now, sim_time=True)
             out = core.tick(now)
             assert out.stamp == now and all(out.valid.values()) and out.action.valid
             np.testing.assert_allclose(out.action.value, want, atol=1e-5)
@@ -63,6 +65,20 @@ def test_lockstep_steps_act_like_the_in_process_actor(core):
                 described.append(out.step)
             feed(core, bridge.step(out.action.value))
     assert described == [0, 2, 4, 6] * 2
+    bridge.close()
+
+
+def test_a_simulated_time_step_waits_for_its_data_but_not_forever(core):
+    bridge = SimBridgeCore(SimBridgeParams(task="button", seed=3))
+    core.reset()
+    instruction, samples = bridge.reset()
+    core.on_instruction(instruction)
+    feed(core, samples, keep=lambda s: s.spec.name != "audio")  # the step's audio is late
+    now = bridge.time_ns / NS
+    assert core.awaiting(now) == ["audio"]
+    assert core.holds(now, sim_time=True) and not core.holds(now, sim_time=False)
+    time.sleep(core.params.max_wait_s)
+    assert not core.holds(now, sim_time=True)  # gone ahead without it
     bridge.close()
 
 

@@ -101,7 +101,6 @@ class PolicyNode:
         dds.advertise(p.embedding_topic, TYPES[messages.FLOAT_ARRAY], RELIABLE_QOS)
         dds.advertise(p.description_topic, TYPES[messages.STRING], RELIABLE_QOS)
         dds.advertise(p.diagnostics_topic, TYPES[DIAGNOSTICS], RELIABLE_QOS)
-        self.waiting: tuple[float, float] | None = None  # (step time, since when (monotonic))
 
     def now(self) -> float | None:
         return time.time() if self.clock is None else self.clock.time
@@ -121,7 +120,7 @@ class PolicyNode:
         if self.clock is not None and self.clock.jumped_back:
             self.clock.jumped_back = False
             self.core.reset()
-        if self.core.due(now) and not self._waiting(now):
+        if self.core.due(now) and not self.core.holds(now, sim_time=self.clock is not None):
             self.core.listeners = {
                 name for name, topic in self.outputs.items() if self.dds.subscribers(topic)
             }
@@ -133,18 +132,6 @@ class PolicyNode:
             self.dds.publish(
                 self.core.params.diagnostics_topic, diagnostic_array_msg(build, statuses, round(now * NS))
             )
-
-    def _waiting(self, now: float) -> bool:
-        """Simulated time: whether to wait longer for data stamped at the step due at `now`."""
-        awaiting = self.core.awaiting(now) if self.clock is not None else []
-        if not awaiting:
-            return False
-        if self.waiting is None or self.waiting[0] != now:
-            self.waiting = (now, time.monotonic())
-        if time.monotonic() - self.waiting[1] < self.core.params.max_wait_s:
-            return True
-        log.warning("%s: step at %.3f s went ahead without %s", self.core.node, now, awaiting)
-        return False
 
     def _publish(self, output: PolicyOutput) -> None:
         p = self.core.params
