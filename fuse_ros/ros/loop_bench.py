@@ -60,6 +60,18 @@ def dds_environment() -> dict[str, str]:
     return env
 
 
+def control_rate_hz(task: str) -> float:
+    """The simulator's control rate: the policy node steps at it, as the in-process actor does."""
+    from fuse_ros.data.record import control_period
+    from fuse_ros.envs import make
+
+    env = make(task)
+    try:
+        return 1.0 / control_period(env)
+    finally:
+        env.close()
+
+
 def node_command(executable: str, params: dict[str, object]) -> list[str]:
     words = [f"{k}:={str(v).lower() if isinstance(v, bool) else v}" for k, v in params.items() if v != ""]
     return [sys.executable, "-c", RUN_NODE.format(executable), "--transport", "dds", *words]
@@ -78,6 +90,7 @@ def run_loop(config: LoopConfig) -> dict:
         "lidar_hz": config.lidar_hz,
     }
     policy_params = {
+        "rate_hz": control_rate_hz(config.task),  # one policy step per simulator step, as in process
         "checkpoint": config.checkpoint,
         "backend": config.backend,
         "export": config.export,
