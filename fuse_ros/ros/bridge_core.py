@@ -25,6 +25,12 @@ from fuse_ros.ros.params import SimBridgeParams
 NS = 10**9
 
 
+# A lockstep bridge publishes an episode's instruction this long (wall time) before its first data, so a
+# policy node does not act on a new episode with the old instruction (with 0.2 s, episodes compared with
+# in-process ones diverged now and then on a machine with twice as many busy processes as cores).
+INSTRUCTION_LEAD_S = 0.5
+
+
 @dataclass(frozen=True)
 class Sample:
     """One sensor message's content: a modality's data at a stamp."""

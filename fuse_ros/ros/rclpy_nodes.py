@@ -123,7 +123,6 @@ NS = 10**9
 CLOCK = "rosgraph_msgs/msg/Clock"
 DIAGNOSTICS = "diagnostic_msgs/msg/DiagnosticArray"
 SPIN_S = 0.005  # wall-clock period at which both nodes look at their clock, as the DDS shells do
-INSTRUCTION_LEAD_S = 0.2  # the bridge's timings, as in the DDS shell
 CLOCK_REPEAT_S = 0.5
 
 
@@ -315,7 +314,7 @@ def _policy_node_class() -> type:
 def _sim_bridge_class() -> type:
     rclpy_node = _require("rclpy.node")
     rclpy_task = _require("rclpy.task")
-    from fuse_ros.ros.bridge_core import Sample, SimBridgeCore, sample_msg
+    from fuse_ros.ros.bridge_core import INSTRUCTION_LEAD_S, Sample, SimBridgeCore, sample_msg
 
     class SimBridgeNode(rclpy_node.Node):
         """A simulator as a robot: publishes its sensors at their rates with sim stamps and frames, and

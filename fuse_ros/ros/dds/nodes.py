@@ -23,7 +23,7 @@ from cyclonedds.qos import Policy, Qos
 
 from fuse_ros.data import messages
 from fuse_ros.paths import share_dir
-from fuse_ros.ros.bridge_core import NS, EpisodeResult, Sample, SimBridgeCore, sample_msg
+from fuse_ros.ros.bridge_core import INSTRUCTION_LEAD_S, NS, EpisodeResult, Sample, SimBridgeCore, sample_msg
 from fuse_ros.ros.dds.msgs import TYPES, build
 from fuse_ros.ros.dds.transport import RELIABLE_QOS, SENSOR_QOS, Transport
 from fuse_ros.ros.diagnostics import diagnostic_array_msg
@@ -41,7 +41,6 @@ LATCHED_QOS = Qos(
 SPIN_S = 0.005  # longest wait for data before a shell looks at its clock again
 # lockstep: the instruction is sent this long (wall) ahead of an episode's first samples; a policy node
 # under load that has not encoded it by then would start the episode on the previous one's
-INSTRUCTION_LEAD_S = 0.2
 CLOCK_REPEAT_S = 0.5  # lockstep: /clock is sent again this often while the bridge waits for an action
 
 
@@ -203,7 +202,8 @@ class SimBridgeNode:
         except ValueError as error:
             log.warning("dropped an action message: %s", error)
             return
-        published = self.published.get(stamp // 1000)  # microseconds: wall-clock stamps pass through floats
+        # microseconds: wall-clock stamps pass through floats; a step's latency is its first answer's
+        published = self.published.pop(stamp // 1000, None)
         if published is not None:
             self.latencies.append(time.monotonic() - published)
         self.action, self.action_stamp = chunk[0], stamp
