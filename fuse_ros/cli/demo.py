@@ -24,7 +24,7 @@ from fuse_ros.data.record import Actor, control_period, record_episode
 from fuse_ros.envs import make, make_expert
 from fuse_ros.paths import models_dir
 from fuse_ros.runtime.actor import RuntimeActor
-from fuse_ros.train.evaluate import instructed_variants
+from fuse_ros.train.evaluate import schedule
 from fuse_ros.viz import EpisodeRenderer, write_video
 
 ACTORS: dict[str, Callable[[gym.Env, DictConfig], Actor]] = {
@@ -35,36 +35,24 @@ ACTORS: dict[str, Callable[[gym.Env, DictConfig], Actor]] = {
 OmegaConf.register_new_resolver("models", lambda name: str(models_dir() / name), replace=True)
 
 
-def play(cfg: DictConfig, env_kwargs: dict, seeds: list[int]) -> list[Episode]:
-    """One episode of `cfg.actor` per seed, cycling through the task's instruction variants."""
+def play(cfg: DictConfig, env: gym.Env, seeds: list[int]) -> list[Episode]:
+    """One episode of `cfg.actor` per seed, cycling through the task's instructed variants."""
     if cfg.actor not in ACTORS:
         raise ValueError(f"unknown actor {cfg.actor!r}; choose one of {sorted(ACTORS)}")
     if cfg.actor == "policy" and not cfg.checkpoint:
         raise ValueError("actor=policy needs checkpoint=<a fuse-train run or shipped model folder>")
-    env = make(cfg.task, **env_kwargs)
-    try:
-        actor = ACTORS[cfg.actor](env, cfg)
-        variants = instructed_variants(cfg.task)
-        return [
-            record_episode(
-                env,
-                actor,
-                seed,
-                cfg.max_steps,
-                {"variant": variants[i % len(variants)]} if variants else None,
-            )
-            for i, seed in enumerate(seeds)
-        ]
-    finally:
-        env.close()
+    actor = ACTORS[cfg.actor](env, cfg)
+    options = schedule(cfg.task)
+    return [
+        record_episode(env, actor, seed, cfg.max_steps, options[i % len(options)] if options else None)
+        for i, seed in enumerate(seeds)
+    ]
 
 
-def film(cfg: DictConfig, env_kwargs: dict, episode: Episode) -> Path:
-    env = make(cfg.task, **env_kwargs)
+def film(cfg: DictConfig, env: gym.Env, episode: Episode) -> Path:
     fps = cfg.video.speed / control_period(env)
     title = f"{cfg.task} / {cfg.actor}" + (f" ({cfg.backend})" if cfg.actor == "policy" else "")
     renderer = EpisodeRenderer(env.unwrapped.observation_spec, episode, title)
-    env.close()
     return write_video(renderer, Path(cfg.video.path), fps)
 
 
@@ -75,13 +63,17 @@ def run(cfg: DictConfig) -> None:
         seeds = [episode_seed(config.seed, config.episodes)]
     else:
         seeds = [episode_seed(config.seed, i) for i in range(config.episodes)]
-    episodes = play(cfg, config.env, seeds)
+    env = make(cfg.task, **config.env)
+    try:
+        episodes = play(cfg, env, seeds)
+        video = film(cfg, env, episodes[0])
+    finally:
+        env.close()
     if cfg.actor == "policy":
         outcomes = [e.succeeded for e in episodes]
         print(f"policy success: {sum(outcomes)}/{len(outcomes)} = {np.mean(outcomes):.2f} ({cfg.task})")
         for e in episodes:
             print(f"  {'success' if e.succeeded else 'failure'}: {e.instruction!r}")
-    video = film(cfg, config.env, episodes[0])
     outcome = "success" if episodes[0].succeeded else "failure"
     print(f"video of the {cfg.actor}: {video} ({episodes[0].steps} steps, {outcome})")
 

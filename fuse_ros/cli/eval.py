@@ -18,11 +18,11 @@ from fuse_ros.ros.chunking import ChunkingConfig
 from fuse_ros.train.dataset import WindowDataset
 from fuse_ros.train.evaluate import (
     closed_loop,
-    instructed_variants,
     language_metrics,
     merge_language_metrics,
     plot_curves,
     plot_retrieval,
+    schedule,
 )
 from fuse_ros.train.state import read_metrics, read_training
 
@@ -45,12 +45,7 @@ def _datasets(cfg: DictConfig, run: Path) -> list[str]:
 
 
 def _schedule(cfg: DictConfig, task: str) -> list[dict]:
-    """Reset options episode after episode: driving cycles through the conditions, manipulation through
-    the instruction variants."""
-    if task == "driving":
-        return [{"condition": c} for c in cfg.conditions or ()]
-    variants = instructed_variants(task) if cfg.variants == "instructed" else list(cfg.variants or ())
-    return [{"variant": v} for v in variants]
+    return schedule(task, cfg.variants, list(cfg.conditions or ()))
 
 
 def evaluate(cfg: DictConfig) -> dict:

@@ -21,20 +21,23 @@ from tqdm import tqdm
 
 from fuse_ros.data.record import record_episode
 from fuse_ros.envs import make
-from fuse_ros.envs.manipulation.language import GROUPS
-from fuse_ros.instructions import EMPTY, combinations, variant_names
+from fuse_ros.envs.manipulation.language import instructed_variants
+from fuse_ros.instructions import combinations
 from fuse_ros.policy.actor import PolicyActor
 from fuse_ros.train.dataset import WindowDataset, collate
 from fuse_ros.train.objective import sensing_groups
 
 
-def instructed_variants(task: str) -> list[str]:
-    """The instruction variants a task's episodes can have, less "empty": an episode without an
-    instruction has no target to reach, so closed-loop success is measured over instructed ones."""
+def schedule(
+    task: str, variants: str | Sequence[str] | None = "instructed", conditions: Sequence[str] = ()
+) -> list[dict]:
+    """Reset options episode after episode: driving cycles through `conditions`, manipulation through
+    `variants` ("instructed": every variant that names a target; an episode without an instruction has
+    no target to reach, so closed-loop success is measured over instructed ones)."""
     if task == "driving":
-        return []
-    groups = ("visual", "audio") if task == "button" else GROUPS  # buttons all feel the same
-    return [v for v in variant_names(groups) if v != EMPTY]
+        return [{"condition": c} for c in conditions]
+    names = instructed_variants(task) if variants == "instructed" else list(variants or ())
+    return [{"variant": v} for v in names]
 
 
 @dataclass

@@ -21,6 +21,12 @@ PICK_VERBS = ("pick up", "grab", "grasp", "lift", "please pick up", "take")
 PRESS_VERBS = ("press", "push", "hit", "please press", "push down")
 
 
+def instructed_variants(task: str) -> list[str]:
+    """The variants a task's episodes can have, less "empty" (no instruction names no target)."""
+    groups = tuple(g for g in GROUPS if g != "tactile") if task == "button" else GROUPS  # see button_key
+    return [v for v in variant_names(groups) if v != EMPTY]
+
+
 def senses(variant: str) -> tuple[str, ...]:
     """The sensing groups a variant relies on ("visual+audio" -> ("visual", "audio"))."""
     return () if variant in (SIMPLE, EMPTY) else tuple(variant.split("+"))
