@@ -41,3 +41,25 @@ def test_expert_solves_unseen_objects():
     env = ManipulationEnv("grasp", cameras=False, split="unseen")
     expert = env.make_expert()
     assert all(_run(env, expert, seed)[0] for seed in range(5))
+
+
+def test_expert_in_the_dark_probes_the_bin_in_a_fixed_order():
+    """In the dark nothing is seen, whatever the instruction names: the expert squeezes the bin's objects
+    right to left (never the one outside it) and decides by what it feels there."""
+    env = ManipulationEnv("occluded_grasp", cameras=False)
+    expert = env.make_expert()
+    for seed, variant in enumerate(("visual", "tactile", "simple", "visual+audio") * 2):
+        obs, _ = env.reset(seed=seed, options={"variant": variant})
+        expert.reset()
+        squeezed = []
+        for _ in range(env.max_steps):
+            action = expert.act(obs)
+            if action[6] > 0 and (not squeezed or np.hypot(*(obs["proprio"][:2] - squeezed[-1])) > 0.03):
+                squeezed.append(obs["proprio"][:2].copy())
+            obs, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                break
+        assert info["success"], f"seed {seed}, {variant}: the expert failed"
+        assert np.allclose(squeezed[0], (-0.045, 0.0), atol=0.012), f"first squeeze at {squeezed[0]}"
+        target_x = env.episode.layout.objects[env.episode.target].xy[0]
+        assert len(squeezed) == (1 if target_x < 0 else 2), f"seed {seed}: squeezed at {squeezed}"

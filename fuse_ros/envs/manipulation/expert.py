@@ -30,6 +30,7 @@ BUTTON_TOP = 0.04  # a button cap's top at rest
 SQUEEZE_STEPS = 4
 TOLERANCE = 0.006  # m
 SWEEP_SLANT = 0.3  # probe order key y + SWEEP_SLANT * x: y decides unless things share a y
+BIN_REACH = 0.1  # m from the bin's centre: what counts as in the bin
 
 
 def _wrap(angle: float) -> float:
@@ -73,11 +74,18 @@ class ManipulationExpert:
         return None
 
     def _look_alikes(self) -> list[int]:
-        """The things (buttons, or objects) that the instruction cannot tell from the target by sight."""
+        """The things (buttons, or objects) that the instruction cannot tell from the target by sight.
+        In the dark nothing is seen: every object in the bin (where the instruction says the target is)."""
         episode = self.env.episode
+        if episode.layout.dark:
+            return [i for i, obj in enumerate(episode.layout.objects) if self._in_bin(obj.xy)]
         things = episode.layout.buttons if episode.target_is_button else episode.layout.objects
         target = self._seen(things[episode.target])
         return [i for i, thing in enumerate(things) if self._seen(thing) == target]
+
+    def _in_bin(self, xy: tuple[float, float]) -> bool:
+        bin_xy = self.env.episode.layout.bin_xy
+        return bin_xy is not None and float(np.hypot(*np.subtract(xy, bin_xy))) < BIN_REACH
 
     def _probe_order(self, candidates: list[int], target: int, things: tuple) -> list[int]:
         """The candidates touched before finding the target, then the target: right to left (y), and
@@ -130,8 +138,10 @@ class ManipulationExpert:
             yield self._action(goal, grip)
 
     def _yaw_for(self, index: int) -> float:
-        """The grasp yaw nearest the home yaw (0) that lines the fingers up with the object's faces."""
-        if self.env.episode.layout.objects[index].kind.shape != "cube":
+        """The grasp yaw nearest the home yaw (0) that lines the fingers up with the object's faces
+        (in the dark the faces are not seen: home yaw)."""
+        layout = self.env.episode.layout
+        if layout.dark or layout.objects[index].kind.shape != "cube":
             return 0.0
         quarter = np.pi / 2
         return (self.env.scene.object_yaw(index) + quarter / 2) % quarter - quarter / 2
