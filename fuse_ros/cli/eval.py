@@ -59,12 +59,16 @@ def evaluate(cfg: DictConfig) -> dict:
     results: dict = {
         "checkpoint": str(run),
         "episodes": cfg.episodes,
+        "env": dict(cfg.env),
         "success": {},
         "success_by_variant": {},
     }
     for task in tasks:
         print(f"{task}: {cfg.episodes} episodes", flush=True)
-        play = partial(closed_loop, actor, task, cfg.episodes, cfg.seed, _schedule(cfg, task), cfg.progress)
+        env = dict(cfg.env)
+        play = partial(
+            closed_loop, actor, task, cfg.episodes, cfg.seed, _schedule(cfg, task), cfg.progress, **env
+        )
         result = play()
         results["success"][task], results["success_by_variant"][task] = result.success, result.by("variant")
         results.setdefault("outcomes", {})[task] = result.outcomes
@@ -81,7 +85,7 @@ def evaluate(cfg: DictConfig) -> dict:
                 drop=actor.policy.modalities_for(group),
             )
             results.setdefault("success_dropped", {}).setdefault(group, {})[task] = closed_loop(
-                dropped, task, cfg.episodes, cfg.seed, _schedule(cfg, task), cfg.progress
+                dropped, task, cfg.episodes, cfg.seed, _schedule(cfg, task), cfg.progress, **env
             ).success
     config = actor.policy.config
     windows = [

@@ -31,6 +31,7 @@ def ship(cfg: DictConfig) -> dict:
     eval_cfg = OmegaConf.merge(cfg, {"checkpoint": str(out), "out": str(out / "eval")})
     results = evaluate(eval_cfg)
     tasks = ",".join(results["success"])
+    env = "".join(f" env.{k}={v}" for k, v in results["env"].items())
     card = {
         "name": cfg.name or out.name,
         "summary": cfg.summary,
@@ -40,7 +41,7 @@ def ship(cfg: DictConfig) -> dict:
         "training": {k: training[k] for k in ("data", "init", "steps", "batch_size", "lr", "loss")},
         "seed": cfg.seed,
         **{k: v for k, v in results.items() if k not in ("checkpoint", "data")},
-        "reproduce": f"fuse-eval checkpoint={out} episodes={cfg.episodes} tasks=[{tasks}] out=<dir>",
+        "reproduce": f"fuse-eval checkpoint={out} episodes={cfg.episodes} tasks=[{tasks}]{env} out=<dir>",
     }
     write_card(out, card)
     return card

@@ -35,8 +35,9 @@ class Expert(Protocol):
     def act(self, obs: dict) -> np.ndarray: ...
 
 
-def make(task: str, **kwargs) -> gym.Env:
-    """Create the environment for a task name; extra kwargs override the task's defaults."""
+def make(task: str, /, **kwargs) -> gym.Env:
+    """Create the environment for a task name; extra kwargs override the task's defaults (the driving
+    simulator takes its own `task`, e.g. make("driving", task="lane_keep"))."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {sorted(TASKS)}")
     env_id, defaults = TASKS[task]

@@ -32,6 +32,8 @@ def test_registered_task_makes_the_env_and_its_expert():
     action = make_expert(env).act(obs)
     assert env.action_space.contains(action)
     env.close()
+    lane_keep = make("driving", task="lane_keep", cameras=False)  # the simulator's own `task` passes through
+    assert {lane_keep.reset(seed=s)[1]["task"] for s in range(4)} == {"lane_keep"}
 
 
 def test_spaces_and_observation_contract(env):
