@@ -11,7 +11,8 @@ episodes (with `episode_gap_s` of silence between them, after which a policy nod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,51 @@ class EpisodeResult:
     success: bool
     steps: int
     instruction: str
+
+
+@dataclass
+class LoopLog:
+    """What a bridge shell measures of the loop, on the wall clock: sensor-to-action latency (from the
+    first sample of a step going out to the first action answering it) and the time spent in episodes."""
+
+    published: dict[int, float] = field(default_factory=dict)  # stamp (us) -> first sample out (monotonic)
+    latencies: list[float] = field(default_factory=list)  # seconds
+    running_s: float = 0.0
+
+    def sent(self, stamp_ns: int) -> None:
+        self.published.setdefault(stamp_ns // 1000, time.monotonic())
+
+    def answered(self, stamp_ns: int) -> None:
+        """An action for the step stamped `stamp_ns` came in (microseconds: wall-clock stamps pass
+        through floats); a step's latency is its first answer's."""
+        published = self.published.pop(stamp_ns // 1000, None)
+        if published is not None:
+            self.latencies.append(time.monotonic() - published)
+
+    def progress(self, result: EpisodeResult) -> str:
+        p50, p99 = np.percentile(self.latencies, [50, 99]) * 1e3 if self.latencies else (np.nan, np.nan)
+        outcome = "success" if result.success else "failure"
+        return (
+            f"episode {result.episode} (seed {result.seed}): {outcome} in {result.steps} steps; "
+            f"sensor-to-action latency so far p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        )
+
+    def summary(self, task: str, results: list[EpisodeResult]) -> dict:
+        """The run's report: success, per-episode results, pace and latency."""
+        latency = np.array(self.latencies) * 1e3
+        return {
+            "task": task,
+            "episodes": len(results),
+            "success_rate": float(np.mean([r.success for r in results])) if results else 0.0,
+            "results": [r.__dict__ for r in results],
+            "steps_per_s": sum(r.steps for r in results) / self.running_s if self.running_s else None,
+            "latency_ms": {
+                "p50": float(np.percentile(latency, 50)) if len(latency) else None,
+                "p99": float(np.percentile(latency, 99)) if len(latency) else None,
+                "max": float(latency.max()) if len(latency) else None,
+                "samples": len(latency),
+            },
+        }
 
 
 class SimBridgeCore:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import array
 import importlib
+import json
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import fields
 from functools import cache, partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -314,13 +316,14 @@ def _policy_node_class() -> type:
 def _sim_bridge_class() -> type:
     rclpy_node = _require("rclpy.node")
     rclpy_task = _require("rclpy.task")
-    from fuse_ros.ros.bridge_core import INSTRUCTION_LEAD_S, Sample, SimBridgeCore, sample_msg
+    from fuse_ros.ros.bridge_core import INSTRUCTION_LEAD_S, LoopLog, Sample, SimBridgeCore, sample_msg
 
     class SimBridgeNode(rclpy_node.Node):
         """A simulator as a robot: publishes its sensors at their rates with sim stamps and frames, and
         applies the actions it receives. lockstep: each control step waits for the action answering the
         latest samples (then /clock moves on); otherwise samples go out at their wall-clock stamps and
-        each step applies the newest action. `finished` completes after `episodes` episodes."""
+        each step applies the newest action. `finished` completes after `episodes` episodes; the run's
+        summary is written to `report` when the node is destroyed."""
 
         def __init__(self, invocation: Invocation):
             super().__init__(invocation.node_name, namespace=invocation.namespace or None)
@@ -328,6 +331,7 @@ def _sim_bridge_class() -> type:
             self.params = p = current(self, SimBridgeParams)
             self.build = message_builder()
             self.core = SimBridgeCore(p)
+            self.log, self.episode_start = LoopLog(), 0.0
             self.finished = rclpy_task.Future()
             sensor_qos, latched, reliable = _qos()
             self.sensors = {}
@@ -358,6 +362,9 @@ def _sim_bridge_class() -> type:
             self.timer = _wall_timer(self, self._on_timer)
 
         def destroy_node(self) -> None:
+            if self.params.report:
+                summary = self.log.summary(self.params.task, self.core.results)
+                Path(self.params.report).write_text(json.dumps(summary, indent=2))
             self.core.close()
             super().destroy_node()
 
@@ -397,6 +404,7 @@ def _sim_bridge_class() -> type:
                 self.get_logger().warning(f"dropped an action message: {error}")
                 return
             self.action = chunk[0]
+            self.log.answered(stamp)
             if self.params.lockstep and self.awaiting and stamp > self.core.time_ns - self.core.period_ns:
                 self._advance(self.action)
 
@@ -405,6 +413,8 @@ def _sim_bridge_class() -> type:
             self.instruction_pub.publish(messages.string_msg(self.build, instruction))
             self.queue.extend(samples)
             self.release_at = time.monotonic() + INSTRUCTION_LEAD_S  # ahead of the data it applies to
+            self.log.published.clear()
+            self.episode_start = self.release_at
 
         def _advance(self, action: np.ndarray | None) -> None:
             """One control step with `action` (none yet, or malformed: hold still)."""
@@ -430,6 +440,7 @@ def _sim_bridge_class() -> type:
                 self.sensors[sample.spec.name].publish(
                     sample_msg(self.build, sample, self.params.frame_id(sample.spec))
                 )
+                self.log.sent(sample.stamp_ns)
             if self.params.lockstep:  # the step's data is out: time moves on, the action is awaited
                 self._publish_clock()
                 self.awaiting, self.deadline = True, time.monotonic() + self.params.action_timeout_s
@@ -442,9 +453,8 @@ def _sim_bridge_class() -> type:
 
         def _end_episode(self) -> None:
             results = self.core.results
-            r = results[-1]
-            outcome = "success" if r.success else "failure"
-            self.get_logger().info(f"episode {r.episode} seed {r.seed}: {outcome} in {r.steps} steps")
+            self.log.running_s += time.monotonic() - self.episode_start
+            self.get_logger().info(self.log.progress(results[-1]))
             if self.params.episodes and len(results) >= self.params.episodes:
                 self.destroy_timer(self.timer)
                 self.finished.set_result(results)

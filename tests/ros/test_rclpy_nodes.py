@@ -5,6 +5,7 @@ rules on field types taken from the .msg definitions in rosbags' typestore)."""
 import array
 import enum
 import importlib.util
+import json
 import logging
 import sys
 import time
@@ -302,7 +303,7 @@ def bus(monkeypatch):
     rclpy_nodes._sim_bridge_class.cache_clear()
 
 
-def test_lifecycle_policy_node_and_sim_bridge_close_the_loop(bus):
+def test_lifecycle_policy_node_and_sim_bridge_close_the_loop(bus, tmp_path):
     params_file = str(LAUNCH / "manipulation.yaml")
     policy_args = ["--params-file", params_file, "use_sim_time:=true", "backend:=torch", "threads:=1"]
     policy = rclpy_nodes._policy_node_class()(parse(policy_args, PolicyNodeParams, "fuse_policy", "p"))
@@ -310,7 +311,7 @@ def test_lifecycle_policy_node_and_sim_bridge_close_the_loop(bus):
     ok = sys.modules["rclpy.lifecycle"].TransitionCallbackReturn.SUCCESS
     assert policy.trigger_configure() == ok and policy.trigger_activate() == ok
     assert len(bus.subscribers["/image_primary/image_raw"]) == 1 and bus.subscribers["/audio/audio_info"]
-    bridge_args = ["--params-file", params_file, "episodes:=1"]
+    bridge_args = ["--params-file", params_file, "episodes:=1", f"report:={tmp_path / 'bridge.json'}"]
     bridge = rclpy_nodes._sim_bridge_class()(parse(bridge_args, SimBridgeParams, "fuse_sim_bridge", "b"))
     diagnostics = []
     bus.subscribers["/diagnostics"].append(diagnostics.append)
@@ -339,3 +340,6 @@ def test_lifecycle_policy_node_and_sim_bridge_close_the_loop(bus):
     assert policy.trigger_cleanup() == ok and policy.core is None
     assert not bus.subscribers["/image_primary/image_raw"]
     bridge.destroy_node()
+    report = json.loads((tmp_path / "bridge.json").read_text())  # as the DDS bridge writes it
+    assert report["task"] == "button" and report["latency_ms"]["samples"] >= len(actions)
+    assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["max"]

@@ -23,7 +23,15 @@ from cyclonedds.qos import Policy, Qos
 
 from fuse_ros.data import messages
 from fuse_ros.paths import share_dir
-from fuse_ros.ros.bridge_core import INSTRUCTION_LEAD_S, NS, EpisodeResult, Sample, SimBridgeCore, sample_msg
+from fuse_ros.ros.bridge_core import (
+    INSTRUCTION_LEAD_S,
+    NS,
+    EpisodeResult,
+    LoopLog,
+    Sample,
+    SimBridgeCore,
+    sample_msg,
+)
 from fuse_ros.ros.dds.msgs import TYPES, build
 from fuse_ros.ros.dds.transport import RELIABLE_QOS, SENSOR_QOS, Transport
 from fuse_ros.ros.diagnostics import diagnostic_array_msg
@@ -192,9 +200,7 @@ class SimBridgeNode:
         )
         self.action: np.ndarray | None = None
         self.action_stamp = -(2**62)  # stamp of the observation `action` answers
-        self.published: dict[int, float] = {}  # stamp (us) -> when its first sample went out (monotonic)
-        self.latencies: list[float] = []
-        self.running_s = 0.0  # wall time spent in episodes
+        self.log = LoopLog()
 
     def _on_action(self, msg: Any) -> None:
         try:
@@ -202,10 +208,7 @@ class SimBridgeNode:
         except ValueError as error:
             log.warning("dropped an action message: %s", error)
             return
-        # microseconds: wall-clock stamps pass through floats; a step's latency is its first answer's
-        published = self.published.pop(stamp // 1000, None)
-        if published is not None:
-            self.latencies.append(time.monotonic() - published)
+        self.log.answered(stamp)
         self.action, self.action_stamp = chunk[0], stamp
 
     def wait_for_policy(self, timeout: float) -> None:
@@ -230,7 +233,7 @@ class SimBridgeNode:
             self.dds.publish(
                 self.topics[sample.spec.name], sample_msg(build, sample, self.params.frame_id(sample.spec))
             )
-            self.published.setdefault(sample.stamp_ns // 1000, time.monotonic())
+            self.log.sent(sample.stamp_ns)
         if self.params.lockstep and not self.core.done:  # the step's data is out: time moves on
             self._publish_clock()
 
@@ -262,7 +265,7 @@ class SimBridgeNode:
     def run_episode(self, stop: threading.Event) -> EpisodeResult | None:
         """One episode; None if `stop` ended it early."""
         instruction, samples = self.core.reset(None if self.params.lockstep else time.time_ns())
-        self.published.clear()
+        self.log.published.clear()
         self.dds.publish(self.params.instruction_topic, messages.string_msg(build, instruction))
         if self.params.lockstep:
             self._spin_for(INSTRUCTION_LEAD_S)  # the instruction goes ahead of the data it applies to
@@ -291,26 +294,12 @@ class SimBridgeNode:
         while not stop.is_set() and (episodes == 0 or len(self.core.results) < episodes):
             start = time.monotonic()
             result = self.run_episode(stop)
-            self.running_s += time.monotonic() - start
+            self.log.running_s += time.monotonic() - start
             if result is not None:
-                print(_progress(result, self.latencies), flush=True)
+                print(self.log.progress(result), flush=True)
 
     def report(self) -> dict:
-        results = self.core.results
-        latency = np.array(self.latencies) * 1e3
-        return {
-            "task": self.params.task,
-            "episodes": len(results),
-            "success_rate": float(np.mean([r.success for r in results])) if results else 0.0,
-            "results": [r.__dict__ for r in results],
-            "steps_per_s": sum(r.steps for r in results) / self.running_s if self.running_s else None,
-            "latency_ms": {
-                "p50": float(np.percentile(latency, 50)) if len(latency) else None,
-                "p99": float(np.percentile(latency, 99)) if len(latency) else None,
-                "max": float(latency.max()) if len(latency) else None,
-                "samples": len(latency),
-            },
-        }
+        return self.log.summary(self.params.task, self.core.results)
 
 
 def run_sim_bridge(
@@ -330,12 +319,3 @@ def run_sim_bridge(
                 Path(params.report).write_text(json.dumps(summary, indent=2))
             bridge.core.close()
     return summary
-
-
-def _progress(result: EpisodeResult, latencies: list[float]) -> str:
-    p50, p99 = np.percentile(latencies, [50, 99]) * 1e3 if latencies else (np.nan, np.nan)
-    outcome = "success" if result.success else "failure"
-    return (
-        f"episode {result.episode} (seed {result.seed}): {outcome} in {result.steps} steps; "
-        f"sensor-to-action latency so far p50 {p50:.1f} ms, p99 {p99:.1f} ms"
-    )
