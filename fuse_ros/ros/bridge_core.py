@@ -101,7 +101,7 @@ class SimBridgeCore:
 
     def __init__(self, params: SimBridgeParams):
         self.params = params
-        self.env = make(params.task)
+        self.env = make(params.task, **({"task": params.scenario} if params.scenario else {}))
         self.spec = self.env.unwrapped.observation_spec
         self.period_ns = round(control_period(self.env) * NS)
         self.audio_chunk = {s.name: self._audio_chunk(s) for s in self.spec if s.kind is Kind.AUDIO}

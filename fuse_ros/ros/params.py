@@ -181,6 +181,7 @@ class SimBridgeParams(SensorRates):
     it runs in real time, stamped with the wall clock, applying the latest action it has."""
 
     task: str = "button"
+    scenario: str = ""  # driving: one of the simulator's own tasks (lane_keep, ...); "": drawn per episode
     seed: int = 0
     episodes: int = 0  # 0: run until stopped
     lockstep: bool = True
@@ -193,6 +194,11 @@ class SimBridgeParams(SensorRates):
         from fuse_ros.envs import TASKS
 
         self._check("task", self.task in TASKS, f"must be one of {sorted(TASKS)}")
+        if self.scenario:
+            from fuse_ros.envs.driving import TASKS as SCENARIOS
+
+            ok = self.task == "driving" and self.scenario in SCENARIOS
+            self._check("scenario", ok, f"needs task 'driving' and one of {sorted(SCENARIOS)}")
         self._check("episodes", self.episodes >= 0, "must be >= 0")
         self._check("action_timeout_s", self.action_timeout_s > 0, "must be > 0")
         self._check("episode_gap_s", self.episode_gap_s >= 0, "must be >= 0")

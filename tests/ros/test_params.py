@@ -5,6 +5,7 @@ import re
 import pytest
 
 from fuse_ros.observation import Kind, ModalitySpec
+from fuse_ros.ros.bridge_core import SimBridgeCore
 from fuse_ros.ros.params import BACKENDS, PolicyNodeParams, SimBridgeParams
 from fuse_ros.runtime import BACKENDS as RUNTIME_BACKENDS
 
@@ -46,6 +47,11 @@ def test_bad_values_are_refused_naming_the_parameter(values, message):
 def test_bridge_task_is_checked_and_checkpoint_names_resolve(tmp_path):
     with pytest.raises(ValueError, match=r"SimBridgeParams\.task must be one of"):
         SimBridgeParams(task="juggling")
+    with pytest.raises(ValueError, match=r"SimBridgeParams\.scenario needs task 'driving' and one of"):
+        SimBridgeParams(task="button", scenario="lane_keep")
+    core = SimBridgeCore(SimBridgeParams(task="driving", scenario="lane_keep"))
+    core.reset()
+    assert core.env.unwrapped.scenario.task == "lane_keep"
     assert PolicyNodeParams(checkpoint=str(tmp_path)).checkpoint_dir() == tmp_path
     with pytest.raises(FileNotFoundError, match="no_such_model"):
         PolicyNodeParams(checkpoint="no_such_model").checkpoint_dir()
