@@ -24,6 +24,7 @@ from fuse_ros.ros.diagnostics import Level, Status, diagnostic_array_msg
 from fuse_ros.ros.executables import parse
 from fuse_ros.ros.params import PolicyNodeParams, SimBridgeParams
 from fuse_ros.ros.policy_core import action_chunk_from_msg, action_chunk_msg
+from fuse_ros.ros.rclpy_nodes import common, policy_node, sim_bridge
 
 LAUNCH = Path(__file__).resolve().parents[2] / "launch"
 ROSIDL_NAMES = {"float32": "float", "float64": "double", "byte": "octet", "char": "uint8"}
@@ -54,8 +55,8 @@ def rclpy_like(msgtype: str) -> type:
             for name, value in values.items():
                 kind = types[name]
                 element = kind.removeprefix("sequence<").removesuffix(">")
-                if kind.startswith("sequence<") and element in rclpy_nodes.TYPECODES:
-                    assert isinstance(value, array.array) and value.typecode == rclpy_nodes.TYPECODES[element]
+                if kind.startswith("sequence<") and element in common.TYPECODES:
+                    assert isinstance(value, array.array) and value.typecode == common.TYPECODES[element]
                 elif kind == "octet":
                     assert isinstance(value, bytes) and len(value) == 1
                 elif kind in INTEGERS:
@@ -68,7 +69,7 @@ def rclpy_like(msgtype: str) -> type:
 
 
 def test_builder_makes_what_rclpy_accepts_and_the_decoders_read_back():
-    build = rclpy_nodes.message_builder(rclpy_like)
+    build = common.message_builder(rclpy_like)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (4, 5, 3), dtype=np.uint8)
     stamp = np.int64(3 * 10**9 + 7)  # a numpy stamp must still become Python ints
@@ -100,13 +101,13 @@ def test_module_imports_without_ros_and_says_what_is_missing():
     if importlib.util.find_spec("rclpy") is not None:
         pytest.skip("rclpy is installed")
     invocation = parse([], SimBridgeParams, "fuse_sim_bridge", "fuse_sim_bridge")
-    with pytest.raises(rclpy_nodes.RosUnavailable, match="rclpy is not installed: source a ROS 2 setup"):
+    with pytest.raises(common.RosUnavailable, match="rclpy is not installed: source a ROS 2 setup"):
         rclpy_nodes.run_sim_bridge(invocation, ["fuse_sim_bridge"])
     invocation = parse([], PolicyNodeParams, "fuse_policy", "fuse_policy_node")
-    with pytest.raises(rclpy_nodes.RosUnavailable, match="or use --transport dds"):
+    with pytest.raises(common.RosUnavailable, match="or use --transport dds"):
         rclpy_nodes.run_policy_node(invocation, ["fuse_policy_node"])
-    with pytest.raises(rclpy_nodes.RosUnavailable, match="audio_common_msgs is not installed"):
-        rclpy_nodes.import_message(m.AUDIO)
+    with pytest.raises(common.RosUnavailable, match="audio_common_msgs is not installed"):
+        common.import_message(m.AUDIO)
 
 
 # --- the shells' logic on an emulated rclpy --------------------------------------------------------
@@ -299,20 +300,20 @@ def bus(monkeypatch):
     for name, module in emulated_rclpy(bus).items():
         monkeypatch.setitem(sys.modules, name, module)
     yield bus
-    rclpy_nodes._policy_node_class.cache_clear()
-    rclpy_nodes._sim_bridge_class.cache_clear()
+    policy_node.policy_node_class.cache_clear()
+    sim_bridge.sim_bridge_class.cache_clear()
 
 
 def test_lifecycle_policy_node_and_sim_bridge_close_the_loop(bus, tmp_path):
     params_file = str(LAUNCH / "manipulation.yaml")
     policy_args = ["--params-file", params_file, "use_sim_time:=true", "backend:=torch", "threads:=1"]
-    policy = rclpy_nodes._policy_node_class()(parse(policy_args, PolicyNodeParams, "fuse_policy", "p"))
+    policy = policy_node.policy_node_class()(parse(policy_args, PolicyNodeParams, "fuse_policy", "p"))
     assert bus.subscribers == {}, "nothing is connected before configure"
     ok = sys.modules["rclpy.lifecycle"].TransitionCallbackReturn.SUCCESS
     assert policy.trigger_configure() == ok and policy.trigger_activate() == ok
     assert len(bus.subscribers["/image_primary/image_raw"]) == 1 and bus.subscribers["/audio/audio_info"]
     bridge_args = ["--params-file", params_file, "episodes:=1", f"report:={tmp_path / 'bridge.json'}"]
-    bridge = rclpy_nodes._sim_bridge_class()(parse(bridge_args, SimBridgeParams, "fuse_sim_bridge", "b"))
+    bridge = sim_bridge.sim_bridge_class()(parse(bridge_args, SimBridgeParams, "fuse_sim_bridge", "b"))
     diagnostics = []
     bus.subscribers["/diagnostics"].append(diagnostics.append)
 
