@@ -42,11 +42,14 @@ class Batch:
     variant_texts: list[dict[str, str]]  # valid variant -> canonical text (empty variant left out)
     descriptions: list[dict[str, str]]  # sensing combination -> what was sensed
     episodes: list[str]
+    occupancy: Tensor | None = None  # (B, W, G, G) 0/1 at the policy's BEV grid (driving ground truth)
 
     def to(self, device: torch.device | str) -> Batch:
         self.observations = {k: v.to(device) for k, v in self.observations.items()}
         self.valid = {k: v.to(device) for k, v in self.valid.items()}
         self.actions, self.action_mask = self.actions.to(device), self.action_mask.to(device)
+        if self.occupancy is not None:
+            self.occupancy = self.occupancy.to(device)
         return self
 
 
@@ -59,7 +62,21 @@ def collate(samples: Sequence[dict]) -> Batch:
         action_mask=torch.stack([s["action_mask"] for s in samples]),
         **{key: [s[key] for s in samples] for key in ("instructions", "variants")},
         **{key: [s[key] for s in samples] for key in ("variant_texts", "descriptions", "episodes")},
+        occupancy=torch.stack([s["occupancy"] for s in samples]) if "occupancy" in samples[0] else None,
     )
+
+
+def occupancy_grid(classes: np.ndarray, source_extent: float, extent: float, cells: int) -> np.ndarray:
+    """Ground-truth class grids (..., S, S) over +-source_extent metres -> 0/1 occupancy (..., cells,
+    cells) over +-extent, in `fuse_ros.nn.tokenizers.bev_cells`' convention (rows x, columns y): a cell
+    is occupied when a source cell centred inside it is."""
+    size = classes.shape[-1]
+    centres = -source_extent + (np.arange(size) + 0.5) * (2.0 * source_extent / size)
+    index = np.floor((centres + extent) * (cells / (2.0 * extent))).astype(int)
+    inside = (index >= 0) & (index < cells)
+    pick = np.zeros((cells, size), np.float32)  # pick[k, i] = 1: source row/column i falls in cell k
+    pick[index[inside], np.flatnonzero(inside)] = 1.0
+    return (pick @ (classes > 0).astype(np.float32) @ pick.T > 0).astype(np.float32)
 
 
 def _language(episode: Episode) -> Instructions:
@@ -72,7 +89,8 @@ class WindowDataset(Dataset):
     """Every step of every episode in `root`, as a window for a policy over `spec`'s modalities.
 
     A modality of `spec` the data lacks is zero-filled and masked invalid (with a warning), so a
-    multisensory policy trains on vision-only data; modalities the data has beyond `spec` are ignored."""
+    multisensory policy trains on vision-only data; modalities the data has beyond `spec` are ignored.
+    `bev` = (extent, cells): each window also carries the occupancy ground truth at that grid."""
 
     def __init__(
         self,
@@ -83,12 +101,14 @@ class WindowDataset(Dataset):
         chunk: int = 4,
         seed: int = 0,
         p_rephrase: float = 0.5,
+        bev: tuple[float, int] | None = None,
     ):
         if window < 2 or chunk < 1:
             raise ValueError(f"window must be >= 2 and chunk >= 1, got window={window}, chunk={chunk}")
         self.store = EpisodeStore(root)
         self.spec, self.normalizer = spec, normalizer
         self.window, self.chunk, self.seed, self.p_rephrase = window, chunk, seed, p_rephrase
+        self.bev = bev
         self.epoch = 0  # set by the trainer so variants are redrawn every epoch
         self.missing = [m.name for m in spec if m.name not in self.store.spec.modalities]
         for m in spec:
@@ -106,6 +126,11 @@ class WindowDataset(Dataset):
             raise DatasetError(f"{self.store.root}: the dataset has no episodes")
         self.episodes = [self.store.load(name) for name in self.names]  # memory-mapped, checksums checked
         self.index = [(e, t) for e, episode in enumerate(self.episodes) for t in range(episode.steps)]
+        if bev and not all({"bev", "bev_extent"} <= set(e.extras) for e in self.episodes):
+            raise DatasetError(
+                f"{self.store.root}: no BEV ground truth ('bev' and 'bev_extent' per step) for the "
+                "occupancy loss: generate driving data with this version of fuse-generate"
+            )
 
     def __len__(self) -> int:
         return len(self.index)
@@ -146,7 +171,7 @@ class WindowDataset(Dataset):
         variant = episode.meta.get("variant")
         if not language.valid.get(variant, False):
             variant = str(rng.choice([v for v, ok in language.valid.items() if ok]))
-        return {
+        sample = {
             "observations": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in observations.items()},
             "valid": {k: torch.from_numpy(v) for k, v in valid.items()},
             "actions": torch.from_numpy(self.normalizer.normalize("actions", actions)),
@@ -157,6 +182,13 @@ class WindowDataset(Dataset):
             "descriptions": dict(language.descriptions),
             "episodes": name,
         }
+        if self.bev:
+            extent, cells = self.bev
+            source = float(episode.extras["bev_extent"][0])
+            sample["occupancy"] = torch.from_numpy(
+                occupancy_grid(np.asarray(episode.extras["bev"][rows]), source, extent, cells)
+            )
+        return sample
 
     @staticmethod
     def _check_finite(x: np.ndarray, valid: np.ndarray, what: str, steps: np.ndarray) -> None:

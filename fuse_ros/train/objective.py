@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from fuse_ros.instructions import combinations
 from fuse_ros.nn.language import LanguageEncoder
 from fuse_ros.nn.tokens import TokenGroup
-from fuse_ros.policy import ACTION, LANGUAGE, Policy
+from fuse_ros.policy import ACTION, BEV, LANGUAGE, Policy
 from fuse_ros.train import losses
 from fuse_ros.train.dataset import Batch
 
@@ -35,6 +35,7 @@ class LossWeights:
     uniformity: float = 0.0  # "It's not a modality gap" terms on the sensor embeddings
     alignment: float = 0.0
     symile: float = 0.0  # Symile over (instruction, each sensing group alone): one pass per group
+    occupancy: float = 0.0  # driving: BEV occupancy from the BEV readouts (needs policy.bev_grid > 0)
 
     @property
     def language(self) -> bool:
@@ -113,9 +114,13 @@ class Objective(nn.Module):
     def forward(self, batch: Batch, targets: Targets) -> dict[str, Tensor]:
         p, w = self.policy, self.weights
         tokens = p.tokenize(batch.observations, batch.valid)
-        out = p.backbone(tokens, targets.task, readouts=(ACTION,))
+        occupancy = w.occupancy and batch.occupancy is not None
+        out = p.backbone(tokens, targets.task, readouts=(ACTION, BEV) if occupancy else (ACTION,))
         pred = p.action_heads[self.embodiment](out[ACTION])  # (B, W, chunk, A)
         terms = {"action": losses.action_loss(pred, batch.actions, batch.action_mask, p.config.action_loss)}
+        if occupancy:  # readouts see nothing of one another: the action readout's result is unchanged
+            real = batch.action_mask.any(-1)  # (B, W): steps of the episode, not padding
+            terms["occupancy"] = losses.occupancy_loss(p.occupancy(out[BEV]), batch.occupancy, real)
         if w.language:
             for i, (combo, (classes, mask)) in enumerate(targets.descriptions.items()):
                 names = None if i == 0 else p.modalities_for(combo)  # the first is the full combination
@@ -167,7 +172,7 @@ def total(terms: dict[str, Tensor], weights: LossWeights) -> Tensor:
     parts = [weights.action * terms["action"]]
     if generation:
         parts.append(weights.generation * torch.stack(generation).mean())
-    for name in ("contrastive", "uniformity", "alignment", "symile"):
+    for name in ("contrastive", "uniformity", "alignment", "symile", "occupancy"):
         if name in terms and getattr(weights, name):
             parts.append(getattr(weights, name) * terms[name])
     return torch.stack(parts).sum()

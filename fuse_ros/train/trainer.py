@@ -112,8 +112,13 @@ class Trainer:
         resuming = c.resume and (self.out / OPTIMIZER_FILE).exists()
         self.normalizer = Normalizer.load(self.out) if resuming else self._statistics(stores)
         self.base = base = PolicyConfig.preset(c.preset, **c.policy)  # the architecture asked for
+        if c.loss.occupancy and not base.bev_grid:
+            raise ValueError("loss.occupancy needs a BEV head: set policy.bev_grid (e.g. 16)")
+        bev = (base.bev_extent, base.bev_grid) if c.loss.occupancy else None
         self.datasets = [
-            WindowDataset(root, spec, self.normalizer, base.window, base.action_chunk, c.seed, c.p_rephrase)
+            WindowDataset(
+                root, spec, self.normalizer, base.window, base.action_chunk, c.seed, c.p_rephrase, bev
+            )
             for root in c.data
         ]
         self.language = LanguageEncoder(base.max_task_tokens, self.device)

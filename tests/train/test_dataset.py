@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
+import torch
 
 from fuse_ros.data.episodes import DatasetError, EpisodeStore
 from fuse_ros.data.stats import load_stats
+from fuse_ros.nn.tokenizers.lidar import bev_cells
 from fuse_ros.observation import Kind, ModalitySpec, ObservationSpec
 from fuse_ros.policy.normalize import Normalizer
-from fuse_ros.train.dataset import WindowDataset, collate
+from fuse_ros.train.dataset import WindowDataset, collate, occupancy_grid
 
 
 def windows(root, spec=None, window=2, chunk=4):
@@ -81,3 +83,20 @@ def test_nan_in_the_data_names_the_modality_and_episode(dataset, tmp_path):
     data[3]  # before the NaN
     with pytest.raises(DatasetError, match=r"proprio of .*episode_bad: NaN or Inf at step 4"):
         data[4]
+
+
+def test_occupancy_grid_resamples_ground_truth_into_the_policys_bev_cells():
+    """A hand-made 1 m grid over +-4 m: each occupied cell lands in the 2 m cell (over +-2 m) that
+    `bev_cells` gives for its centre; what lies outside the policy's extent is dropped."""
+    classes = np.zeros((8, 8), np.uint8)
+    classes[5, 2] = 3  # centre x = 1.5 m, y = -1.5 m
+    classes[0, 7] = 1  # centre x = -3.5 m: outside +-2 m
+    out = occupancy_grid(classes[None], source_extent=4.0, extent=2.0, cells=2)
+    assert out.shape == (1, 2, 2) and out.dtype == np.float32
+    cell, inside = bev_cells(torch.tensor([[1.5, -1.5], [-3.5, 3.5]]), 2.0, 2)
+    assert inside.tolist() == [True, False]
+    expected = np.zeros((2, 2), np.float32)
+    expected[tuple(cell[0].tolist())] = 1.0
+    assert np.array_equal(out[0], expected)
+    coarse = occupancy_grid(classes, source_extent=4.0, extent=4.0, cells=2)  # 4 m cells, all inside
+    assert coarse.tolist() == [[0.0, 1.0], [1.0, 0.0]]

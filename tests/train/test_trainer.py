@@ -10,6 +10,7 @@ from fuse_ros.policy import load_policy
 from fuse_ros.train.objective import LossWeights, Objective, total
 from fuse_ros.train.state import read_metrics
 from fuse_ros.train.trainer import TrainConfig, Trainer, learning_rate
+from tests.train.conftest import make_dataset
 
 VISION = ["image_primary", "proprio"]
 
@@ -108,3 +109,20 @@ def test_a_resumed_run_sees_the_batches_the_uninterrupted_run_would_have(dataset
     uninterrupted = list(itertools.islice(trainer.batches(), len(trainer._loader(0)) + 3))
     for a, b in zip(uninterrupted[-2:], resumed, strict=True):
         assert torch.equal(a.actions, b.actions) and a.instructions == b.instructions
+
+
+def test_the_occupancy_loss_trains_the_bev_head_from_the_driving_ground_truth(tmp_path, tiny):
+    data = make_dataset(tmp_path / "driving", task="driving", episodes=1, max_steps=6)
+    bev = {**tiny, "bev_grid": 8}
+    with pytest.raises(ValueError, match=r"loss\.occupancy needs a BEV head: set policy\.bev_grid"):
+        Trainer(config(data, tmp_path / "none", tiny, embodiment="driving", loss={"occupancy": 1.0}))
+    weights = LossWeights(contrastive=0, generation=0, occupancy=1.0)
+    trainer = Trainer(config(data, tmp_path / "run", bev, embodiment="driving", loss=weights))
+    batch = next(trainer.batches())
+    assert batch.occupancy.shape == (4, 2, 8, 8) and set(batch.occupancy.unique().tolist()) <= {0.0, 1.0}
+    terms = Objective(trainer.policy, "driving", weights)(batch, trainer.texts.prepare(batch, weights, []))
+    assert torch.isfinite(terms["occupancy"]) and terms["occupancy"] > 0
+    total(terms, weights).backward()
+    grads = {n: p.grad for n, p in trainer.policy.named_parameters()}
+    assert grads["occupancy.net.1.weight"].abs().sum() > 0
+    assert grads["tokenizers.lidar.proj.weight"].abs().sum() > 0

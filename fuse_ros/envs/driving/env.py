@@ -50,7 +50,8 @@ class DrivingEnv(gym.Env):
     origin on the road under the ego's centre), zero-padded to max_len, with `lidar_count`.
     Info at every step: task, condition, success, collision, off_road, boxes (MAX_OBJECTS, 8): x, y, z,
     length, width, height, yaw, class id in the ego frame, zero rows from boxes_count on; bev: (G, G)
-    uint8 class ids (geometry.bev_grid). At reset also `instructions` and `variant`.
+    uint8 class ids (geometry.bev_grid) over +-bev_extent metres (also given). At reset also
+    `instructions` and `variant`.
     Reward: metres of progress / 10, +10 on success, -10 on a collision or leaving the road.
     """
 
@@ -230,6 +231,7 @@ class DrivingEnv(gym.Env):
             "boxes": truth,
             "boxes_count": len(boxes),
             "bev": bev_grid(boxes, classes, self.bev_extent, self.bev_resolution),
+            "bev_extent": self.bev_extent,  # metres: the grid spans [-extent, extent) in x and y
         }
         return obs, info
 
