@@ -1,10 +1,13 @@
 """The scripted expert solves every task, and probes when the instruction leaves the target ambiguous."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from fuse_ros.envs import make, make_expert
 from fuse_ros.envs.manipulation import ManipulationEnv
+from fuse_ros.envs.manipulation.expert import ManipulationExpert
 
 EPISODES = 20
 
@@ -63,3 +66,32 @@ def test_expert_in_the_dark_probes_the_bin_in_a_fixed_order():
         assert np.allclose(squeezed[0], (-0.045, 0.0), atol=0.012), f"first squeeze at {squeezed[0]}"
         target_x = env.episode.layout.objects[env.episode.target].xy[0]
         assert len(squeezed) == (1 if target_x < 0 else 2), f"seed {seed}: squeezed at {squeezed}"
+
+
+class _Mistaken:
+    """The simulator as seen by an expert who believes another object is the target."""
+
+    def __init__(self, env: ManipulationEnv, target: int):
+        self._env, self.episode = env, dataclasses.replace(env.episode, target=target)
+
+    def __getattr__(self, name):
+        return getattr(self._env, name)
+
+
+@pytest.mark.parametrize("task", ["occluded_grasp", "grasp"])
+def test_lifting_the_wrong_object_ends_the_episode_as_failed(task):
+    """Choosing is final, as with buttons: lifting each object in turn until the episode ends is no
+    way to succeed without sensing which one is the target."""
+    env = ManipulationEnv(task, cameras=False)
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed, options={"variant": "visual"})
+        objects, target = env.episode.layout.objects, env.episode.target
+        others = [i for i in range(len(objects)) if i != target]  # the nearest: in the bin with the target
+        wrong = min(others, key=lambda i: np.hypot(*np.subtract(objects[i].xy, objects[target].xy)))
+        expert = ManipulationExpert(_Mistaken(env, wrong))
+        for _ in range(env.max_steps):
+            obs, _, terminated, truncated, info = env.step(expert.act(obs))
+            if terminated or truncated:
+                break
+        assert terminated and not info["success"], f"seed {seed}: lifting object {wrong} did not fail"
+        assert env.scene.object_pos(wrong)[2] > env.scene.object_pos(env.episode.target)[2]

@@ -128,8 +128,7 @@ class ManipulationEnv(gym.Env):
         chosen = self._update_buttons()
         self.steps += 1
         self.success = self._succeeded(chosen)
-        failed = self.task == "button" and bool(chosen) and not self.success
-        terminated = self.success or failed
+        terminated = self.success or self._failed(chosen)
         truncated = self.steps >= self.max_steps and not terminated
         info = {"success": self.success}
         return self._observation(contacts), float(self.success), terminated, truncated, info
@@ -165,10 +164,19 @@ class ManipulationEnv(gym.Env):
     def _succeeded(self, chosen: list[int]) -> bool:
         if self.task == "button":
             return self.episode.target in chosen
-        obj = self.episode.layout.objects[self.episode.target]
-        return bool(
-            self.scene.object_pos(self.episode.target)[2] - SHAPES[obj.kind.shape].half_height >= LIFT
-        )
+        return self._lifted(self.episode.target)
+
+    def _failed(self, chosen: list[int]) -> bool:
+        """The wrong thing was chosen: another button held, or another object lifted. Choosing is
+        final, so trying each candidate in turn is no way to succeed; feeling or hearing first is."""
+        if self.task == "button":
+            return bool(chosen) and not self.success
+        others = (i for i in range(len(self.episode.layout.objects)) if i != self.episode.target)
+        return any(self._lifted(i) for i in others)
+
+    def _lifted(self, index: int) -> bool:
+        obj = self.episode.layout.objects[index]
+        return bool(self.scene.object_pos(index)[2] - SHAPES[obj.kind.shape].half_height >= LIFT)
 
     # --- acting -------------------------------------------------------------------------------
     def _control(self, action: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from .scene import Layout, PlacedButton, PlacedObject
 
 TASK_NAMES = ("grasp", "occluded_grasp", "button", "compositional")
 MAX_STEPS = {"grasp": 120, "occluded_grasp": 120, "button": 80, "compositional": 160}
-LIFT = 0.08  # the target counts as picked once raised this far (m)
+LIFT = 0.08  # an object counts as picked once raised this far (m): the target succeeds, another fails
 HOLD_STEPS = 5  # control steps a button must stay pressed to count as chosen; shorter is a tap
 PRESSED = 0.25  # fraction of its travel at which a button clicks (a press that stops short still counts)
 BIN_XY = (0.0, 0.0)
