@@ -17,7 +17,8 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from fuse_ros.cli.generate import allow_env_keys, generate_config, report
+from fuse_ros.cli import open_groups
+from fuse_ros.cli.generate import generate_config, report
 from fuse_ros.data.episodes import Episode
 from fuse_ros.data.generate import episode_seed, generate
 from fuse_ros.data.record import Actor, control_period, record_episode
@@ -87,7 +88,7 @@ def _main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    sys.argv = allow_env_keys(sys.argv)
+    sys.argv = open_groups(sys.argv, "env")
     _main()
 
 

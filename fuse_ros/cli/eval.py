@@ -11,6 +11,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
+from fuse_ros.cli import open_groups
 from fuse_ros.data.episodes import DatasetError, EpisodeStore
 from fuse_ros.policy import CheckpointError
 from fuse_ros.policy.actor import PolicyActor
@@ -119,6 +120,7 @@ def _main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
+    sys.argv = open_groups(sys.argv, "env")
     _main()
 
 

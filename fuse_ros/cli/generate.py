@@ -8,13 +8,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from fuse_ros.cli import open_groups
 from fuse_ros.data.generate import SUMMARY_FILE, GenerateConfig, generate
-
-
-def allow_env_keys(argv: list[str]) -> list[str]:
-    """Let `env.<key>=value` add simulator arguments that the config does not list (Hydra would
-    otherwise demand `+env.<key>`)."""
-    return [f"++{arg}" if arg.startswith("env.") else arg for arg in argv]
 
 
 def generate_config(cfg: DictConfig) -> GenerateConfig:
@@ -59,7 +54,7 @@ def _main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    sys.argv = allow_env_keys(sys.argv)
+    sys.argv = open_groups(sys.argv, "env")
     _main()
 
 

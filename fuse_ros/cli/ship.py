@@ -11,6 +11,7 @@ import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from fuse_ros.cli import open_groups
 from fuse_ros.cli.eval import evaluate
 from fuse_ros.data.episodes import DatasetError
 from fuse_ros.policy import CheckpointError, load_policy
@@ -58,6 +59,7 @@ def _main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
+    sys.argv = open_groups(sys.argv, "env")
     _main()
 
 

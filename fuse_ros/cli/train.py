@@ -9,6 +9,7 @@ import torch
 import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 
+from fuse_ros.cli import open_groups
 from fuse_ros.data.episodes import DatasetError
 from fuse_ros.policy import CheckpointError
 from fuse_ros.train.trainer import TrainConfig, Trainer
@@ -34,8 +35,7 @@ def _main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    # `policy.<field>=value` sets any PolicyConfig field (the config lists none; Hydra would demand `+`)
-    sys.argv = [f"++{a}" if a.startswith("policy.") else a for a in sys.argv]
+    sys.argv = open_groups(sys.argv, "policy")  # any PolicyConfig field; the config lists none
     _main()
 
 

@@ -25,6 +25,7 @@ def test_eval_writes_success_variants_retrieval_and_plots(tmp_path):
         f"out={out}",
         "drop=[audio]",
         "splits=[train,unseen]",
+        "env.max_steps=6",  # simulator arguments, as fuse-generate takes them
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -32,7 +33,7 @@ def test_eval_writes_success_variants_retrieval_and_plots(tmp_path):
     assert set(results["success"]) == {"button"} and 0 <= results["success"]["button"] <= 1
     assert 0 <= results["success_unseen"]["button"] <= 1 and "button" in results["success_dropped"]["audio"]
     assert list(results["success_by_variant"]["button"]) == ["simple", "visual"]  # the first instructed
-    assert len(results["outcomes"]["button"]) == 2
+    assert len(results["outcomes"]["button"]) == 2 and results["env"] == {"max_steps": 6}
     assert results["retrieval"] and all({"r1", "r5"} <= set(r) for r in results["retrieval"].values())
     assert all(r["r1"] <= r["r5"] for r in results["retrieval"].values())
     for r in results["retrieval"].values():

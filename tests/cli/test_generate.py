@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from fuse_ros.cli.generate import allow_env_keys
+from fuse_ros.cli import open_groups
 from fuse_ros.data.bag import ingest_bag
 from fuse_ros.data.episodes import EpisodeStore
 from fuse_ros.data.generate import GenerateConfig, generate
@@ -95,7 +95,7 @@ def test_existing_dataset_and_bad_task_are_refused_plainly(dataset):
 
 
 def test_env_keys_may_be_new_to_the_config():
-    assert allow_env_keys(["prog", "env.split=unseen", "task=grasp", "+env.x=1"]) == [
+    assert open_groups(["prog", "env.split=unseen", "task=grasp", "+env.x=1"], "env") == [
         "prog",
         "++env.split=unseen",
         "task=grasp",
