@@ -67,6 +67,7 @@ def closed_loop(
     seed: int = 0,
     options: Sequence[dict] = (),
     progress: bool = False,
+    /,
     **env_kwargs,
 ) -> ClosedLoop:
     """Episode i runs with seed + i and reset options options[i mod len(options)] (e.g. {"variant":
