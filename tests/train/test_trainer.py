@@ -7,6 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 from fuse_ros.policy import load_policy
+from fuse_ros.train.fit import action_loss
 from fuse_ros.train.objective import LossWeights, Objective, total
 from fuse_ros.train.state import read_metrics
 from fuse_ros.train.trainer import TrainConfig, Trainer, learning_rate
@@ -126,3 +127,13 @@ def test_the_occupancy_loss_trains_the_bev_head_from_the_driving_ground_truth(tm
     grads = {n: p.grad for n, p in trainer.policy.named_parameters()}
     assert grads["occupancy.net.1.weight"].abs().sum() > 0
     assert grads["tokenizers.lidar.proj.weight"].abs().sum() > 0
+
+
+def test_fit_measures_the_action_loss_training_lowers(dataset, tmp_path, tiny):
+    """`python -m fuse_ros.train.fit`: the action loss of a checkpoint on a dataset, lower once trained."""
+    run = tmp_path / "run"
+    Trainer(config(dataset, run, tiny, modalities=VISION, steps=1, warmup=1)).run()
+    before = action_loss(run, dataset, windows=16)
+    Trainer(config(dataset, run, tiny, modalities=VISION, steps=60, warmup=1, lr=3e-3)).run()
+    after = action_loss(run, dataset, windows=16)
+    assert np.isfinite(before) and 0 < after < before
