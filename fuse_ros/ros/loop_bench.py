@@ -28,6 +28,7 @@ class LoopConfig:
     task: str
     episodes: int
     out: Path
+    scenario: str = ""  # driving: the simulator's own task (lane_keep, ...); "": drawn per episode
     checkpoint: str = ""  # "" : the shipped model
     backend: str = "onnxruntime"
     export: str = ""
@@ -101,6 +102,7 @@ def run_loop(config: LoopConfig) -> dict:
     }
     bridge_params = {
         "task": config.task,
+        "scenario": config.scenario,
         "episodes": config.episodes,
         "seed": config.seed,
         "lockstep": True,
