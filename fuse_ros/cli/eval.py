@@ -57,16 +57,16 @@ def evaluate(cfg: DictConfig) -> dict:
     if not tasks:
         raise ValueError(f"{run}'s training data is not on this machine: name tasks=[...] (and data=[...])")
     actor = PolicyActor.load(run, chunking=ChunkingConfig("receding", 0.0, cfg.execute_steps))
+    env = dict(cfg.env)  # simulator keyword arguments for every closed loop
     results: dict = {
         "checkpoint": str(run),
         "episodes": cfg.episodes,
-        "env": dict(cfg.env),
+        "env": env,
         "success": {},
         "success_by_variant": {},
     }
     for task in tasks:
         print(f"{task}: {cfg.episodes} episodes", flush=True)
-        env = dict(cfg.env)
         play = partial(
             closed_loop, actor, task, cfg.episodes, cfg.seed, _schedule(cfg, task), cfg.progress, **env
         )

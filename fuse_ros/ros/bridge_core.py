@@ -58,6 +58,15 @@ class LoopLog:
     published: dict[int, float] = field(default_factory=dict)  # stamp (us) -> first sample out (monotonic)
     latencies: list[float] = field(default_factory=list)  # seconds
     running_s: float = 0.0
+    episode_start: float = 0.0  # monotonic
+
+    def start_episode(self, at: float | None = None) -> None:
+        """A new episode's clock starts (now, or at `at`); answers to the old one no longer count."""
+        self.published.clear()
+        self.episode_start = time.monotonic() if at is None else at
+
+    def end_episode(self) -> None:
+        self.running_s += time.monotonic() - self.episode_start
 
     def sent(self, stamp_ns: int) -> None:
         self.published.setdefault(stamp_ns // 1000, time.monotonic())

@@ -265,7 +265,6 @@ class SimBridgeNode:
     def run_episode(self, stop: threading.Event) -> EpisodeResult | None:
         """One episode; None if `stop` ended it early."""
         instruction, samples = self.core.reset(None if self.params.lockstep else time.time_ns())
-        self.log.published.clear()
         self.dds.publish(self.params.instruction_topic, messages.string_msg(build, instruction))
         if self.params.lockstep:
             self._spin_for(INSTRUCTION_LEAD_S)  # the instruction goes ahead of the data it applies to
@@ -292,9 +291,9 @@ class SimBridgeNode:
         """`params.episodes` episodes (0: until `stop`), printing one line per episode."""
         episodes = self.params.episodes
         while not stop.is_set() and (episodes == 0 or len(self.core.results) < episodes):
-            start = time.monotonic()
+            self.log.start_episode()
             result = self.run_episode(stop)
-            self.log.running_s += time.monotonic() - start
+            self.log.end_episode()
             if result is not None:
                 print(self.log.progress(result), flush=True)
 

@@ -50,7 +50,7 @@ def sim_bridge_class() -> type:
             self.params = p = current(self, SimBridgeParams)
             self.build = message_builder()
             self.core = SimBridgeCore(p)
-            self.log, self.episode_start = LoopLog(), 0.0
+            self.log = LoopLog()
             self.finished = rclpy_task.Future()
             sensor_data, latched, reliable = qos_profiles()
             self.sensors = {}
@@ -132,8 +132,7 @@ def sim_bridge_class() -> type:
             self.instruction_pub.publish(messages.string_msg(self.build, instruction))
             self.queue.extend(samples)
             self.release_at = time.monotonic() + INSTRUCTION_LEAD_S  # ahead of the data it applies to
-            self.log.published.clear()
-            self.episode_start = self.release_at
+            self.log.start_episode(at=self.release_at)
 
         def _advance(self, action: np.ndarray | None) -> None:
             """One control step with `action` (none yet, or malformed: hold still)."""
@@ -172,7 +171,7 @@ def sim_bridge_class() -> type:
 
         def _end_episode(self) -> None:
             results = self.core.results
-            self.log.running_s += time.monotonic() - self.episode_start
+            self.log.end_episode()
             self.get_logger().info(self.log.progress(results[-1]))
             if self.params.episodes and len(results) >= self.params.episodes:
                 self.destroy_timer(self.timer)
