@@ -131,6 +131,11 @@ class ObservationSpec:
     def names(self, kind: Kind | None = None) -> list[str]:
         return [s.name for s in self if kind is None or s.kind is Kind(kind)]
 
+    def modalities_for(self, combination: str) -> list[str]:
+        """The modalities behind an instruction variant's sensing groups, e.g. "tactile+audio"."""
+        groups = set(combination.split("+"))
+        return [s.name for s in self if s.kind.group in groups]
+
     def gym_space(self, instruction_length: int = 256) -> gym.spaces.Dict:
         """The Dict space simulators expose: one Box per modality, `<name>_count` for variable streams,
         and the instruction as Text."""

@@ -13,9 +13,12 @@ from omegaconf import DictConfig
 
 from fuse_ros.cli import open_groups
 from fuse_ros.data.episodes import DatasetError, EpisodeStore
-from fuse_ros.policy import CheckpointError
-from fuse_ros.policy.actor import PolicyActor
+from fuse_ros.nn.language import LanguageEncoder
+from fuse_ros.policy import CheckpointError, load_policy
+from fuse_ros.policy.normalize import Normalizer
 from fuse_ros.ros.chunking import ChunkingConfig
+from fuse_ros.runtime import load_runtime
+from fuse_ros.runtime.actor import RuntimeActor
 from fuse_ros.train.dataset import WindowDataset
 from fuse_ros.train.evaluate import (
     closed_loop,
@@ -56,10 +59,13 @@ def evaluate(cfg: DictConfig) -> dict:
     tasks = cfg.tasks or list(dict.fromkeys(EpisodeStore(d).info["task"] for d in data))
     if not tasks:
         raise ValueError(f"{run}'s training data is not on this machine: name tasks=[...] (and data=[...])")
-    actor = PolicyActor.load(run, chunking=ChunkingConfig("receding", 0.0, cfg.execute_steps))
+    runtime = load_runtime(cfg.backend, run, cfg.export)
+    language = LanguageEncoder(int(runtime.manifest.policy["max_task_tokens"]))
+    actor = RuntimeActor(runtime, language.encode, ChunkingConfig("receding", 0.0, cfg.execute_steps))
     env = dict(cfg.env)  # simulator keyword arguments for every closed loop
     results: dict = {
         "checkpoint": str(run),
+        "backend": runtime.name,
         "episodes": cfg.episodes,
         "env": env,
         "success": {},
@@ -78,23 +84,15 @@ def evaluate(cfg: DictConfig) -> dict:
         if "unseen" in cfg.splits and task != "driving":
             results.setdefault("success_unseen", {})[task] = play(split="unseen").success
         for group in cfg.drop:
-            dropped = PolicyActor(
-                actor.policy,
-                actor.normalizer,
-                actor.language,
-                actor.executor.config,
-                drop=actor.policy.modalities_for(group),
-            )
+            dropped = actor.with_drop(actor.preprocessor.spec.modalities_for(group))
             results.setdefault("success_dropped", {}).setdefault(group, {})[task] = closed_loop(
                 dropped, task, cfg.episodes, cfg.seed, _schedule(cfg, task), cfg.progress, **env
             ).success
-    config = actor.policy.config
-    windows = [
-        WindowDataset(d, actor.policy.spec, actor.normalizer, config.window, config.action_chunk)
-        for d in data
-    ]
+    policy, normalizer = load_policy(run).eval(), Normalizer.load(run)  # the language heads run in torch
+    config = policy.config
+    windows = [WindowDataset(d, policy.spec, normalizer, config.window, config.action_chunk) for d in data]
     results["retrieval"], results["generation_accuracy"] = merge_language_metrics(
-        [language_metrics(actor, w) for w in windows]
+        [language_metrics(policy, language, w) for w in windows]
     )
     results["data"] = data
     (out / "eval.json").write_text(json.dumps(results, indent=2))
@@ -108,7 +106,7 @@ def _main(cfg: DictConfig) -> None:
     torch.set_num_threads(cfg.threads)
     try:
         results = evaluate(cfg)
-    except (DatasetError, CheckpointError, ValueError, FileNotFoundError) as err:
+    except (DatasetError, CheckpointError, ValueError, FileNotFoundError, ImportError) as err:
         sys.exit(f"fuse-eval: {err}")
     keys = ("success", "success_unseen", "success_by_variant", "success_by_condition", "success_dropped")
     for key in (*keys, "generation_accuracy"):

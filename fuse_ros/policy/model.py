@@ -239,8 +239,3 @@ class Policy(nn.Module):
     ) -> TokenGroup:
         """The newest step's language readouts with no instruction given: what the sensors alone say."""
         return self(batch, valid, None, modalities, readouts=(LANGUAGE,))[LANGUAGE].step(-1)
-
-    def modalities_for(self, combination: str) -> list[str]:
-        """The modalities behind an instruction variant's groups, e.g. "tactile+audio"."""
-        groups = set(combination.split("+"))
-        return [s.name for s in self.spec if s.kind.group in groups]

@@ -1,8 +1,9 @@
 """How good a trained policy is: closed-loop success in the simulators, cross-modal retrieval and
 description generation on a dataset, and plots of both.
 
-- success: episodes run by `PolicyActor`, grouped by the instruction variant the simulator drew; on the
-  training objects and on the unseen split (`split="unseen"`), and with sensors dropped at test time.
+- success: episodes run by a `RuntimeActor` (any backend), grouped by the instruction variant the
+  simulator drew; on the training objects, on the unseen split (`split="unseen"`), and with sensors
+  dropped at test time.
 - retrieval: for each sensor combination, the sensors' embedding (other sensors left out) must find its
   episode's instruction for that combination among all episodes' (R@1, R@5; ties count as found).
 - generation: token accuracy of the description predicted from each combination's sensors.
@@ -23,7 +24,9 @@ from fuse_ros.data.record import record_episode
 from fuse_ros.envs import make
 from fuse_ros.envs.manipulation.language import instructed_variants
 from fuse_ros.instructions import combinations
-from fuse_ros.policy.actor import PolicyActor
+from fuse_ros.nn.language import LanguageEncoder
+from fuse_ros.policy.model import Policy
+from fuse_ros.runtime.actor import RuntimeActor
 from fuse_ros.train.dataset import WindowDataset, collate
 from fuse_ros.train.objective import sensing_groups
 
@@ -61,7 +64,7 @@ class ClosedLoop:
 
 
 def closed_loop(
-    actor: PolicyActor,
+    actor: RuntimeActor,
     task: str,
     episodes: int,
     seed: int = 0,
@@ -101,14 +104,13 @@ def _score_matrix(scores: torch.Tensor, truth: torch.Tensor, candidates: list[st
 
 
 @torch.no_grad()
-def language_metrics(actor: PolicyActor, data: WindowDataset) -> tuple[dict, dict]:
+def language_metrics(policy: Policy, encoder: LanguageEncoder, data: WindowDataset) -> tuple[dict, dict]:
     """(retrieval: combination -> {"r1", "r5", "queries", "candidates"}, generation: combination ->
     token accuracy). Word pieces the head cannot say (unseen objects) count as wrong."""
-    policy, encoder = actor.policy, actor.language
     batch = collate([data[i] for i in last_steps(data)])
     retrieval, generation = {}, {}
     for combo in combinations(sensing_groups(policy)):
-        names = policy.modalities_for(combo)
+        names = policy.spec.modalities_for(combo)
         rows = [i for i, texts in enumerate(batch.variant_texts) if combo in texts]
         if len(rows) >= 2:
             texts = [batch.variant_texts[i][combo] for i in rows]

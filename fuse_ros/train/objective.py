@@ -123,7 +123,7 @@ class Objective(nn.Module):
             terms["occupancy"] = losses.occupancy_loss(p.occupancy(out[BEV]), batch.occupancy, real)
         if w.language:
             for i, (combo, (classes, mask)) in enumerate(targets.descriptions.items()):
-                names = None if i == 0 else p.modalities_for(combo)  # the first is the full combination
+                names = None if i == 0 else p.spec.modalities_for(combo)  # the first is the full combination
                 readouts = p.backbone(tokens, None, (LANGUAGE,), names)[LANGUAGE].step(-1)
                 if names is None:  # the full pass: also the contrastive embedding
                     terms |= self._contrastive(p.contrastive.embed_readouts(readouts), targets)
@@ -143,7 +143,7 @@ class Objective(nn.Module):
             return {}
         embeddings = [p.contrastive.embed_text(targets.task)[rows]]
         for group in groups:
-            readouts = p.backbone(tokens, None, (LANGUAGE,), p.modalities_for(group))[LANGUAGE].step(-1)
+            readouts = p.backbone(tokens, None, (LANGUAGE,), p.spec.modalities_for(group))[LANGUAGE].step(-1)
             embeddings.append(p.contrastive.embed_readouts(readouts)[rows])
         return {"symile": losses.symile_loss(embeddings, p.contrastive.log_logit_scale)}
 

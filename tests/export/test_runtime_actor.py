@@ -1,9 +1,14 @@
 """The deployed step as an actor: the same closed-loop actions from torch and ONNX Runtime, all finite."""
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 
 from fuse_ros.envs import make
 from fuse_ros.runtime.actor import RuntimeActor
+from tests.train.conftest import make_dataset
 
 
 def run(actor: RuntimeActor, steps: int = 6) -> np.ndarray:
@@ -34,3 +39,29 @@ def test_a_non_finite_prediction_never_reaches_the_robot(grasp_export):
     actor.runtime.infer = lambda feeds: {k: np.full_like(v, np.nan) for k, v in infer(feeds).items()}
     actions = run(actor, steps=3)
     assert np.isfinite(actions).all()
+
+
+def test_fuse_eval_runs_the_closed_loop_on_the_exported_graph(grasp_export, tmp_path):
+    """The deployed graph is what gets evaluated: fuse-eval backend=onnxruntime, language metrics in torch."""
+    checkpoint, export = grasp_export
+    data = make_dataset(tmp_path / "grasp", task="grasp", episodes=2, max_steps=4)
+    out = tmp_path / "eval"
+    command = [
+        sys.executable,
+        "-m",
+        "fuse_ros.cli.eval",
+        f"checkpoint={checkpoint}",
+        "backend=onnxruntime",
+        f"export={export}",
+        f"data=[{data}]",
+        "tasks=[grasp]",
+        "episodes=2",
+        "splits=[train]",
+        "env.max_steps=4",
+        f"out={out}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((out / "eval.json").read_text())
+    assert results["backend"].startswith("onnxruntime") and len(results["outcomes"]["grasp"]) == 2
+    assert results["retrieval"] and all(r["r1"] <= r["r5"] for r in results["retrieval"].values())

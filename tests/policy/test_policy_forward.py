@@ -144,8 +144,8 @@ def test_bad_arguments_are_clear(policy, make_batch, make_task):
 
 
 def test_modalities_for_an_instruction_variant(policy):
-    assert policy.modalities_for("tactile+audio") == ["tactile", "audio"]
-    assert policy.modalities_for("visual") == ["image"]
+    assert policy.spec.modalities_for("tactile+audio") == ["tactile", "audio"]
+    assert policy.spec.modalities_for("visual") == ["image"]
 
 
 def test_gradients_reach_only_the_included_tokenizers(policy, make_batch):
