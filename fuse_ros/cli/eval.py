@@ -79,6 +79,7 @@ def evaluate(cfg: DictConfig) -> dict:
         result = play()
         results["success"][task], results["success_by_variant"][task] = result.success, result.by("variant")
         results.setdefault("outcomes", {})[task] = result.outcomes
+        results.setdefault("endings", {})[task] = result.endings()
         if task == "driving":
             results.setdefault("success_by_condition", {})[task] = result.by("condition")
         if "unseen" in cfg.splits and task != "driving":
@@ -109,7 +110,7 @@ def _main(cfg: DictConfig) -> None:
     except (DatasetError, CheckpointError, ValueError, FileNotFoundError, ImportError) as err:
         sys.exit(f"fuse-eval: {err}")
     keys = ("success", "success_unseen", "success_by_variant", "success_by_condition", "success_dropped")
-    for key in (*keys, "generation_accuracy"):
+    for key in (*keys, "endings", "generation_accuracy"):
         if key in results:
             print(f"{key}: {json.dumps(results[key])}")
     for combo, r in results["retrieval"].items():

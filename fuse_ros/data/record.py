@@ -44,6 +44,12 @@ def _extras(infos: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return extras
 
 
+def _ending(success: list[bool], terminated: bool) -> str:
+    """How an episode ended: "success"; "failed" (the simulator ended it: a wrong button held, a wrong
+    object lifted, a collision); or "timeout" (it ran out of steps without either)."""
+    return "success" if any(success) else "failed" if terminated else "timeout"
+
+
 def record_episode(
     env: gym.Env, actor: Actor, seed: int, max_steps: int | None = None, options: dict | None = None
 ) -> Episode:
@@ -56,7 +62,7 @@ def record_episode(
     keys = [key for key in obs if key != "instruction"]
     frames: dict[str, list[np.ndarray]] = {key: [] for key in keys}
     actions, rewards, success, infos = [], [], [], []
-    done = False
+    done = terminated = False
     while not done and (max_steps is None or len(actions) < max_steps):
         for key in keys:
             frames[key].append(np.array(obs[key]))  # copy: simulators may reuse their buffers
@@ -86,5 +92,6 @@ def record_episode(
         instruction=instruction,
         instructions=instructions if isinstance(instructions, Instructions) else None,
         extras=_extras(infos),
-        meta=meta | {"seed": int(seed), "steps": steps, "success": any(success)},
+        meta=meta
+        | {"seed": int(seed), "steps": steps, "success": any(success), "end": _ending(success, terminated)},
     )

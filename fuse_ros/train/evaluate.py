@@ -11,7 +11,7 @@ description generation on a dataset, and plots of both.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +61,11 @@ class ClosedLoop:
             if key in meta:
                 groups[meta[key]].append(ok)
         return {value: float(np.mean(oks)) for value, oks in sorted(groups.items())}
+
+    def endings(self) -> dict[str, int]:
+        """Episodes per ending ("success", "failed": a wrong choice or a crash, "timeout"): a policy
+        that chooses wrongly needs better senses, one that never chooses needs better motor skill."""
+        return dict(sorted(Counter(m["end"] for m in self.meta).items()))
 
 
 def closed_loop(

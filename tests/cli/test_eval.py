@@ -34,6 +34,7 @@ def test_eval_writes_success_variants_retrieval_and_plots(tmp_path):
     assert 0 <= results["success_unseen"]["button"] <= 1 and "button" in results["success_dropped"]["audio"]
     assert list(results["success_by_variant"]["button"]) == ["simple", "visual"]  # the first instructed
     assert len(results["outcomes"]["button"]) == 2 and results["env"] == {"max_steps": 6}
+    assert sum(results["endings"]["button"].values()) == 2
     assert results["retrieval"] and all({"r1", "r5"} <= set(r) for r in results["retrieval"].values())
     assert all(r["r1"] <= r["r5"] for r in results["retrieval"].values())
     for r in results["retrieval"].values():

@@ -46,3 +46,26 @@ def test_driving_ground_truth_is_kept_as_extras():
     for key, value in episode.extras.items():
         assert len(value) == 4, key
     assert episode.meta["condition"] and episode.meta["task"]
+
+
+class Swerve:
+    """Full lock and full throttle: off the road within a few steps."""
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, obs: dict) -> np.ndarray:
+        return np.ones(2, np.float32)
+
+
+def test_an_episode_says_how_it_ended():
+    env = make("driving")
+    try:
+        expert = record_episode(env, make_expert(env), seed=1)
+        crash = record_episode(env, Swerve(), seed=1)
+        cut = record_episode(env, make_expert(env), seed=1, max_steps=3)
+    finally:
+        env.close()
+    assert expert.meta["end"] == "success" and expert.succeeded
+    assert crash.meta["end"] == "failed" and crash.steps < expert.steps  # the simulator ended it
+    assert cut.meta["end"] == "timeout" and cut.steps == 3

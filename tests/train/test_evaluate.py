@@ -32,3 +32,10 @@ def test_closed_loop_success_breaks_down_by_any_reset_fact():
     )
     assert result.success == 0.75
     assert result.by("condition") == {"day": 1.0, "night": 0.5} and result.by("variant") == {"x": 1.0}
+
+
+def test_endings_count_episodes_by_how_they_ended():
+    loop = ClosedLoop(
+        [True, False, False, False], [{"end": e} for e in ("success", "failed", "timeout", "failed")]
+    )
+    assert loop.endings() == {"failed": 2, "success": 1, "timeout": 1}
