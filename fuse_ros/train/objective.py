@@ -105,17 +105,25 @@ class Language:
 
 
 class Objective(nn.Module):
-    """The policy plus its training losses; `forward` returns each weighted term and their sum."""
+    """The policy plus its training losses; `forward` returns each weighted term and their sum.
 
-    def __init__(self, policy: Policy, embodiment: str, weights: LossWeights):
+    sensor_dropout: the chance that the action pass of a window goes without one sensing group (its
+    tokens masked, as a sensor that stopped). A policy that can lean on the camera learns to use the
+    other senses too, and to act when one of them is lost. The language passes always see everything."""
+
+    def __init__(self, policy: Policy, embodiment: str, weights: LossWeights, sensor_dropout: float = 0.0):
         super().__init__()
+        if not 0.0 <= sensor_dropout < 1.0:
+            raise ValueError(f"sensor_dropout must be in [0, 1), got {sensor_dropout}")
         self.policy, self.embodiment, self.weights = policy, embodiment, weights
+        self.sensor_dropout = sensor_dropout
 
     def forward(self, batch: Batch, targets: Targets) -> dict[str, Tensor]:
         p, w = self.policy, self.weights
         tokens = p.tokenize(batch.observations, batch.valid)
         occupancy = w.occupancy and batch.occupancy is not None
-        out = p.backbone(tokens, targets.task, readouts=(ACTION, BEV) if occupancy else (ACTION,))
+        sensed = self._drop_senses(tokens) if self.training and self.sensor_dropout else tokens
+        out = p.backbone(sensed, targets.task, readouts=(ACTION, BEV) if occupancy else (ACTION,))
         pred = p.action_heads[self.embodiment](out[ACTION])  # (B, W, chunk, A)
         terms = {"action": losses.action_loss(pred, batch.actions, batch.action_mask, p.config.action_loss)}
         if occupancy:  # readouts see nothing of one another: the action readout's result is unchanged
@@ -133,6 +141,26 @@ class Objective(nn.Module):
         if w.symile:
             terms |= self._symile(tokens, batch, targets)
         return terms
+
+    def _drop_senses(self, tokens: dict[str, TokenGroup]) -> dict[str, TokenGroup]:
+        """Each window loses each sensing group with probability sensor_dropout, never all of them."""
+        groups = sensing_groups(self.policy)
+        if len(groups) < 2:
+            return tokens
+        batch_size, device = (
+            len(next(iter(tokens.values())).tokens),
+            next(iter(tokens.values())).tokens.device,
+        )
+        drop = torch.rand(batch_size, len(groups), device=device) < self.sensor_dropout
+        rows = drop.all(1).nonzero()[:, 0]  # every sense dropped: one chosen at random stays
+        drop[rows, torch.randint(len(groups), (len(rows),), device=device)] = False
+        kept = dict(tokens)
+        for j, group in enumerate(groups):
+            for name in self.policy.spec.modalities_for(group):
+                if name in tokens:
+                    mask = tokens[name].mask & ~drop[:, j, None, None]
+                    kept[name] = TokenGroup(tokens[name].tokens, mask)
+        return kept
 
     def _symile(self, tokens: dict, batch: Batch, targets: Targets) -> dict[str, Tensor]:
         """The instruction and each sensing group's own embedding must single out one another's rows

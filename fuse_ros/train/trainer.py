@@ -53,6 +53,7 @@ class TrainConfig:
     clip: float = 1.0
     loss: LossWeights = field(default_factory=LossWeights)
     combinations: int = 2  # sensor combinations sampled per step for the generation loss
+    sensor_dropout: float = 0.0  # chance a window's action pass goes without a sensing group
     p_rephrase: float = 0.5
     seed: int = 0
     workers: int = 0  # DataLoader worker processes
@@ -123,7 +124,7 @@ class Trainer:
         ]
         self.language = LanguageEncoder(base.max_task_tokens, self.device)
         self.policy = self._build_policy(spec, resuming)
-        self.objective = Objective(self.policy, c.embodiment, c.loss)
+        self.objective = Objective(self.policy, c.embodiment, c.loss, c.sensor_dropout)
         self.texts = Language(self.language, self.policy)
         decay = [p for n, p in self.policy.named_parameters() if p.dim() >= 2 and "position" not in n]
         rest = [p for n, p in self.policy.named_parameters() if not (p.dim() >= 2 and "position" not in n)]

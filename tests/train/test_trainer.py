@@ -137,3 +137,38 @@ def test_fit_measures_the_action_loss_training_lowers(dataset, tmp_path, tiny):
     Trainer(config(dataset, run, tiny, modalities=VISION, steps=60, warmup=1, lr=3e-3)).run()
     after = action_loss(run, dataset, windows=16)
     assert np.isfinite(before) and 0 < after < before
+
+
+def test_sensor_dropout_masks_whole_senses_of_some_windows_and_never_all(dataset, tmp_path, tiny):
+    trainer = Trainer(config(dataset, tmp_path / "run", tiny, sensor_dropout=0.9))
+    batch = next(trainer.batches())
+    objective = trainer.objective
+    tokens = trainer.policy.tokenize(batch.observations, batch.valid)
+    torch.manual_seed(0)
+    kept = objective._drop_senses(tokens)
+    seen = {g: kept[names[0]].mask.flatten(1).any(1) for g, names in GROUP_MODALITIES.items()}
+    for group, names in GROUP_MODALITIES.items():  # a group goes as a whole: all its sensors, every step
+        for name in names:
+            np.testing.assert_array_equal(kept[name].mask.flatten(1).any(1), seen[group])
+            assert torch.equal(kept[name].tokens, tokens[name].tokens)  # masked, not changed
+    rows_with_a_sense = torch.stack(list(seen.values())).any(0)
+    assert rows_with_a_sense.all() and not torch.stack(list(seen.values())).all()  # some dropped, never all
+    assert torch.equal(kept["proprio"].mask, tokens["proprio"].mask)
+
+    weights = LossWeights(contrastive=0, generation=0)
+    targets = trainer.texts.prepare(batch, weights, [])
+    torch.manual_seed(1)
+    dropped = objective(batch, targets)["action"]
+    objective.eval()  # evaluation sees every sensor
+    assert objective(batch, targets)["action"] != dropped
+    assert (
+        objective(batch, targets)["action"]
+        == Objective(trainer.policy, "manipulation", weights)(batch, targets)["action"]
+    )
+
+
+GROUP_MODALITIES = {
+    "visual": ["image_primary", "image_wrist"],
+    "tactile": ["tactile_left", "tactile_right"],
+    "audio": ["audio"],
+}
