@@ -143,16 +143,17 @@ class InferenceGraph(nn.Module):
         for key in self.normalized[1:]:  # proprio modalities
             batch[key] = (batch[key] - getattr(self, f"{key}_mean")) / getattr(self, f"{key}_std")
         valid = {s.name: inputs[f"{s.name}_valid"] for s in p.spec}
-        tokens = p.tokenize(batch, valid)
+        task = TokenGroup(inputs[TASK_TOKENS], inputs[TASK_MASK])
+        instructed = p.tokenize(batch, valid, task=task)  # with config.film the cameras read the task
         results = {}
         if "actions" in self.output_names:
-            task = TokenGroup(inputs[TASK_TOKENS], inputs[TASK_MASK])
-            out = p.backbone(tokens, task, (ACTION,))
+            out = p.backbone(instructed, task, (ACTION,))
             actions = p.action_heads[self.embodiment](out[ACTION])[:, -1]  # (B, chunk, A)
             if self.normalized:
                 actions = actions * self.actions_std + self.actions_mean
             results["actions"] = actions
         if {"embedding", "description"} & set(self.output_names):
+            tokens = p.tokenize(batch, valid) if p.config.film else instructed
             readouts = p.backbone(tokens, None, (LANGUAGE,))[LANGUAGE].step(-1)
             results["embedding"] = p.contrastive.embed_readouts(readouts)
             results["description"] = p.generation(readouts)

@@ -55,6 +55,7 @@ class PolicyConfig:
     language_readouts: int = 8  # FuSe: 24
     # --- tokenizers
     image_channels: tuple[int, ...] = (16, 32, 64, 128)  # one stride-2 stage each: 64x64 -> 16 tokens
+    film: bool = False  # condition the camera stems on the instruction (RT-1's FiLM)
     tactile_channels: tuple[int, ...] = (16, 32, 64)
     tactile_grid: int = 1  # tokens per tactile sensor = grid^2 (FuSe: 1)
     audio_mels: int = 64

@@ -29,7 +29,9 @@ from fuse_ros.policy.config import PolicyConfig
 ACTION, LANGUAGE, BEV = "action", "language", "bev"  # readout groups
 
 TOKENIZERS: dict[Kind, Callable[[ModalitySpec, PolicyConfig], Tokenizer]] = {
-    Kind.IMAGE: lambda s, c: ImageTokenizer(s.name, s.shape, c.width, c.image_channels),
+    Kind.IMAGE: lambda s, c: ImageTokenizer(
+        s.name, s.shape, c.width, c.image_channels, c.text_dim if c.film else 0
+    ),
     Kind.TACTILE: lambda s, c: TactileTokenizer(s.name, s.shape, c.width, c.tactile_channels, c.tactile_grid),
     Kind.AUDIO: lambda s, c: AudioTokenizer(
         s.name,
@@ -92,25 +94,29 @@ class Policy(nn.Module):
         readouts: Sequence[str] = (ACTION,),
     ) -> dict[str, TokenGroup]:
         """`tokenize` then `backbone`: each requested readout group's output tokens (B, T, N, D)."""
-        return self.backbone(self.tokenize(batch, valid, modalities), task, readouts)
+        return self.backbone(self.tokenize(batch, valid, modalities, task), task, readouts)
 
     def tokenize(
         self,
         batch: Mapping[str, Tensor],
         valid: Mapping[str, Tensor] | None = None,
         modalities: Sequence[str] | None = None,
+        task: TokenGroup | None = None,
     ) -> dict[str, TokenGroup]:
         """Observation tokens (B, T, N, D) + mask per modality. A training step tokenizes once and
         reuses the tokens in all its passes (action, contrastive, each sensor combination).
+        With `config.film`, camera tokens depend on the instruction `task` (None: unconditioned, what
+        the language passes must see, or they would read the instruction they are matched against).
 
         batch: modality -> (B, T, ...) as the spec says (+ `<name>_count` (B, T) for lidar).
         valid: modality -> (B, T) bool; a missing entry means all valid. Invalid readings are zero-filled
             and masked out exactly; a NaN or Inf in a valid reading raises ObservationError.
         modalities: the sensors to tokenize (default: all of the spec's)."""
         tokens = {}
+        condition = self.instruction_summary(task) if task is not None and self.config.film else None
         for name in self._select(modalities):
             inputs, mask = self._inputs(name, batch, valid)
-            x = self.tokenizers[name](inputs)  # (B, T, N, D)
+            x = self.tokenizers[name](inputs, condition)  # (B, T, N, D)
             tokens[name] = TokenGroup(x, mask[..., None].expand(x.shape[:3]))
         return tokens
 
@@ -140,6 +146,12 @@ class Policy(nn.Module):
             groups[f"readout_{r}"] = TokenGroup(x, torch.ones_like(x[..., 0], dtype=torch.bool))
         out = self.transformer(self._task(task), observations, groups)
         return {r: out[f"readout_{r}"] for r in readouts}
+
+    @staticmethod
+    def instruction_summary(task: TokenGroup) -> Tensor:
+        """Mean of the instruction's MiniLM token states (B, text_dim): the sentence embedding."""
+        weights = task.mask.to(task.tokens.dtype)[..., None]
+        return (task.tokens * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
     def _select(self, modalities: Sequence[str] | None) -> list[str]:
         if modalities is None:

@@ -120,9 +120,12 @@ class Objective(nn.Module):
 
     def forward(self, batch: Batch, targets: Targets) -> dict[str, Tensor]:
         p, w = self.policy, self.weights
-        tokens = p.tokenize(batch.observations, batch.valid)
+        sensed = p.tokenize(batch.observations, batch.valid, task=targets.task)  # film: instructed cameras
+        # the language passes must not see the instruction they are matched against
+        tokens = p.tokenize(batch.observations, batch.valid) if p.config.film and w.language else sensed
         occupancy = w.occupancy and batch.occupancy is not None
-        sensed = self._drop_senses(tokens) if self.training and self.sensor_dropout else tokens
+        if self.training and self.sensor_dropout:
+            sensed = self._drop_senses(sensed)
         out = p.backbone(sensed, targets.task, readouts=(ACTION, BEV) if occupancy else (ACTION,))
         pred = p.action_heads[self.embodiment](out[ACTION])  # (B, W, chunk, A)
         terms = {"action": losses.action_loss(pred, batch.actions, batch.action_mask, p.config.action_loss)}

@@ -27,12 +27,12 @@ SMALL = {
 EMBODIMENT = {"grasp": "manipulation", "driving": "driving"}
 
 
-def make_checkpoint(task: str, folder, stats: bool = False):
+def make_checkpoint(task: str, folder, stats: bool = False, **overrides):
     env = make(task)
     spec, actions = env.unwrapped.observation_spec, env.action_space.shape[0]
     env.close()
     torch.manual_seed(0)
-    config = PolicyConfig.preset("tiny", **SMALL, action_dims={EMBODIMENT[task]: actions})
+    config = PolicyConfig.preset("tiny", **{**SMALL, **overrides}, action_dims={EMBODIMENT[task]: actions})
     save_policy(Policy(config, spec), folder)
     if stats:  # as the trainer saves them: normalisation moves into the graph
         rng = np.random.default_rng(0)

@@ -10,12 +10,13 @@ import pytest
 import torch
 
 from fuse_ros.export.manifest import ExportError, Manifest, random_feeds, sha256
-from fuse_ros.export.onnx import load_exported, load_graph
+from fuse_ros.export.onnx import export_onnx, load_exported, load_graph
 from fuse_ros.export.parity import compare, torch_outputs, verify
 from fuse_ros.nn.tokens import TokenGroup
-from fuse_ros.policy import load_policy
+from fuse_ros.policy import load_policy, save_policy
 from fuse_ros.policy.normalize import Normalizer
 from fuse_ros.runtime.ort_runtime import OrtRuntime
+from tests.export.conftest import make_checkpoint
 
 
 def test_manifest_names_every_input_and_hashes_the_weights(grasp_export):
@@ -60,6 +61,19 @@ def test_normalisation_in_the_graph_matches_the_policy_with_its_statistics(grasp
         expected = normalizer.denormalize("actions", policy.predict_actions(batch, valid, task).numpy())
     actions = OrtRuntime(export).infer(feeds)["actions"]
     np.testing.assert_allclose(actions, expected, atol=1e-4, rtol=0)
+
+
+def test_parity_with_cameras_conditioned_on_the_instruction(tmp_path):
+    checkpoint = make_checkpoint("grasp", tmp_path / "checkpoint", film=True)
+    policy = load_policy(checkpoint)
+    with torch.no_grad():  # FiLM starts as the identity: give it something to do
+        for name in ("image_primary", "image_wrist"):
+            policy.tokenizers[name].film.weight.normal_(0.0, 0.05)
+    save_policy(policy, checkpoint)
+    export_onnx(checkpoint, tmp_path / "export", outputs=("actions", "embedding"))
+    parity = verify(checkpoint, tmp_path / "export", "grasp", steps=3)
+    for name in ("actions", "embedding"):
+        assert parity[name]["max_abs_err"] <= 1e-4 and parity[name]["cosine"] > 0.99999
 
 
 def test_driving_parity_with_varying_point_counts(driving_export):

@@ -5,6 +5,8 @@ import pytest
 import torch
 
 from fuse_ros.observation import ObservationError
+from fuse_ros.policy import Policy
+from tests.policy.conftest import SPEC
 
 ALL = ["image", "tactile", "audio", "lidar", "proprio"]
 
@@ -154,3 +156,30 @@ def test_gradients_reach_only_the_included_tokenizers(policy, make_batch):
     grads = {n: p.grad for n, p in policy.named_parameters()}
     assert grads["tokenizers.tactile.position"] is not None and grads["tokenizers.audio.position"] is not None
     assert grads["tokenizers.image.position"] is None and grads["readouts.action"] is None
+
+
+def test_film_starts_as_the_plain_stem_then_lets_the_instruction_shape_only_the_camera_tokens(
+    policy, make_config, make_batch, make_task
+):
+    torch.manual_seed(0)
+    filmed = Policy(make_config(film=True), SPEC).eval()
+    missing, unexpected = filmed.load_state_dict(policy.state_dict(), strict=False)
+    assert missing == ["tokenizers.image.film.weight", "tokenizers.image.film.bias"] and not unexpected
+    batch, task, other = make_batch(), make_task(seed=1), make_task(seed=2)
+    with torch.no_grad():
+        torch.testing.assert_close(  # zero-initialised: a plain checkpoint loads onto it unchanged
+            filmed.predict_actions(batch, None, task, "manipulation"),
+            policy.predict_actions(batch, None, task, "manipulation"),
+        )
+        embedded = filmed.embed(batch)
+        filmed.tokenizers["image"].film.weight.normal_(0.0, 0.05)
+        told, told_otherwise, untold = (filmed.tokenize(batch, task=t) for t in (task, other, None))
+        plain = filmed.tokenize(batch)
+    assert not torch.allclose(told["image"].tokens, told_otherwise["image"].tokens)
+    torch.testing.assert_close(untold["image"].tokens, plain["image"].tokens)
+    for name in ("tactile", "audio", "lidar", "proprio"):  # only cameras are conditioned
+        torch.testing.assert_close(told[name].tokens, told_otherwise[name].tokens)
+    with torch.no_grad():  # what the sensors alone say never hears the instruction
+        torch.testing.assert_close(filmed.embed(batch), embedded)
+        actions = filmed.predict_actions(batch, None, task, "manipulation")
+        assert not torch.allclose(actions, policy.predict_actions(batch, None, task, "manipulation"))

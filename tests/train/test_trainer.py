@@ -172,3 +172,19 @@ GROUP_MODALITIES = {
     "tactile": ["tactile_left", "tactile_right"],
     "audio": ["audio"],
 }
+
+
+def test_with_film_the_action_loss_trains_the_instruction_into_the_cameras_and_language_does_not(
+    dataset, tmp_path, tiny
+):
+    trainer = Trainer(config(dataset, tmp_path / "run", {**tiny, "film": True}))
+    batch = next(trainer.batches())
+    film = trainer.policy.tokenizers["image_primary"].film.weight
+    for weights, film_learns in (
+        (LossWeights(contrastive=0, generation=0), True),
+        (LossWeights(action=0), False),
+    ):
+        trainer.policy.zero_grad(set_to_none=True)
+        targets = trainer.texts.prepare(batch, weights, [])
+        total(Objective(trainer.policy, "manipulation", weights)(batch, targets), weights).backward()
+        assert (film.grad is not None and film.grad.abs().sum() > 0) == film_learns

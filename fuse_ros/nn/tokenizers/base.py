@@ -36,7 +36,10 @@ class Tokenizer(nn.Module):
     """Turns one modality's batch (B, T, ...) into `num_tokens` tokens of the model width.
 
     `inputs` names the batch entries it reads: the modality itself, then any extras (a lidar's
-    `<name>_count`). Subclasses implement `embed` with batch and time folded into one axis."""
+    `<name>_count`). Subclasses implement `embed` with batch and time folded into one axis; one that
+    sets `conditioned` also takes `condition` (B, C), the instruction, in `embed`."""
+
+    conditioned = False
 
     def __init__(self, name: str, num_tokens: int, width: int, extra_inputs: tuple[str, ...] = ()):
         super().__init__()
@@ -45,10 +48,13 @@ class Tokenizer(nn.Module):
         self.inputs = (name, *extra_inputs)
         self.position = nn.Parameter(torch.randn(num_tokens, width) * 0.02)
 
-    def forward(self, batch: Mapping[str, Tensor]) -> Tensor:
+    def forward(self, batch: Mapping[str, Tensor], condition: Tensor | None = None) -> Tensor:
         B, T = batch[self.name].shape[:2]
         folded = [batch[key].flatten(0, 1) for key in self.inputs]  # each (B*T, ...)
-        return self.embed(*folded).unflatten(0, (B, T)) + self.position  # (B, T, N, D)
+        extra = {}
+        if self.conditioned and condition is not None:
+            extra["condition"] = condition.repeat_interleave(T, dim=0)  # (B*T, C)
+        return self.embed(*folded, **extra).unflatten(0, (B, T)) + self.position  # (B, T, N, D)
 
     def embed(self, *inputs: Tensor) -> Tensor:
         """(B*T, ...) -> (B*T, N, D)."""

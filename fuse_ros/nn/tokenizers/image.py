@@ -1,4 +1,9 @@
-"""RGB camera tokenizer in the spirit of Octo's SmallStem: a conv stem, one token per output cell."""
+"""RGB camera tokenizer in the spirit of Octo's SmallStem: a conv stem, one token per output cell.
+
+With `film_dim`, the stem is conditioned on the instruction as in RT-1 (FiLM: each stage's features
+scaled and shifted by a projection of the instruction), so "the red button" selects red features before
+the transformer has to find them. The projection starts at zero: an unconditioned stem at first, and a
+checkpoint without FiLM loads onto it unchanged."""
 
 from __future__ import annotations
 
@@ -12,13 +17,29 @@ class ImageTokenizer(Tokenizer):
 
     Scaling to [-1, 1] happens inside, so the exported graph takes raw camera bytes."""
 
-    def __init__(self, name: str, shape: tuple[int, ...], width: int, channels: tuple[int, ...]):
+    def __init__(
+        self, name: str, shape: tuple[int, ...], width: int, channels: tuple[int, ...], film_dim: int = 0
+    ):
         height, wide = shape[0], shape[1]
         super().__init__(name, halved(height, len(channels)) * halved(wide, len(channels)), width)
         self.stem = conv_stack(3, channels)
         self.proj = nn.Conv2d(channels[-1], width, kernel_size=1)
+        self.channels = channels
+        self.film = nn.Linear(film_dim, 2 * sum(channels)) if film_dim else None
+        if self.film is not None:
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
+            self.conditioned = True
 
-    def embed(self, images: Tensor) -> Tensor:
+    def embed(self, images: Tensor, condition: Tensor | None = None) -> Tensor:
         x = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (BT, 3, H, W)
-        x = self.proj(self.stem(x))  # (BT, D, h, w)
+        if self.film is None or condition is None:
+            x = self.stem(x)
+        else:
+            scales, shifts = self.film(condition).chunk(2, dim=-1)  # (BT, sum(channels)) each
+            for stage, scale, shift in zip(
+                self.stem, scales.split(self.channels, -1), shifts.split(self.channels, -1), strict=True
+            ):
+                x = stage(x) * (1.0 + scale[..., None, None]) + shift[..., None, None]
+        x = self.proj(x)  # (BT, D, h, w)
         return x.flatten(2).transpose(1, 2)  # (BT, h*w, D)
