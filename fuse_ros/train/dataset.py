@@ -90,7 +90,9 @@ class WindowDataset(Dataset):
 
     A modality of `spec` the data lacks is zero-filled and masked invalid (with a warning), so a
     multisensory policy trains on vision-only data; modalities the data has beyond `spec` are ignored.
-    `bev` = (extent, cells): each window also carries the occupancy ground truth at that grid."""
+    `bev` = (extent, cells): each window also carries the occupancy ground truth at that grid.
+    `held_out`: instruction variants never acted on: their episodes are left out, while their texts stay
+    in every other episode's contrastive targets (FuSe's zero-shot test, e.g. ("tactile", "audio"))."""
 
     def __init__(
         self,
@@ -102,6 +104,7 @@ class WindowDataset(Dataset):
         seed: int = 0,
         p_rephrase: float = 0.5,
         bev: tuple[float, int] | None = None,
+        held_out: Sequence[str] = (),
     ):
         if window < 2 or chunk < 1:
             raise ValueError(f"window must be >= 2 and chunk >= 1, got window={window}, chunk={chunk}")
@@ -121,10 +124,22 @@ class WindowDataset(Dataset):
             warnings.warn(
                 f"{self.store.root}: no {self.missing} in the data; masked as missing", stacklevel=2
             )
-        self.names = self.store.names()
+        self.held_out = frozenset(held_out)
+        self.names, self.episodes, known = [], [], set()
+        for name in self.store.names():
+            episode = self.store.load(name)  # memory-mapped, checksums checked
+            known |= set(_language(episode).variants)
+            if episode.meta.get("variant") not in self.held_out:
+                self.names.append(name)
+                self.episodes.append(episode)
+        if self.held_out - known:
+            raise DatasetError(
+                f"{self.store.root}: cannot hold out {sorted(self.held_out - known)}; its instruction "
+                f"variants are {sorted(known)}"
+            )
         if not self.names:
-            raise DatasetError(f"{self.store.root}: the dataset has no episodes")
-        self.episodes = [self.store.load(name) for name in self.names]  # memory-mapped, checksums checked
+            left = f" once the variants {sorted(self.held_out)} are held out" if self.held_out else ""
+            raise DatasetError(f"{self.store.root}: the dataset has no episodes{left}")
         self.index = [(e, t) for e, episode in enumerate(self.episodes) for t in range(episode.steps)]
         if bev and not all({"bev", "bev_extent"} <= set(e.extras) for e in self.episodes):
             raise DatasetError(
@@ -170,7 +185,8 @@ class WindowDataset(Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, i))
         variant = episode.meta.get("variant")
         if not language.valid.get(variant, False):
-            variant = str(rng.choice([v for v, ok in language.valid.items() if ok]))
+            allowed = [v for v, ok in language.valid.items() if ok and v not in self.held_out]
+            variant = str(rng.choice(allowed or [v for v, ok in language.valid.items() if ok]))
         sample = {
             "observations": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in observations.items()},
             "valid": {k: torch.from_numpy(v) for k, v in valid.items()},

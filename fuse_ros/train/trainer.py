@@ -55,6 +55,7 @@ class TrainConfig:
     combinations: int = 2  # sensor combinations sampled per step for the generation loss
     sensor_dropout: float = 0.0  # chance a window's action pass goes without a sensing group
     p_rephrase: float = 0.5
+    held_out_variants: tuple[str, ...] = ()  # instruction variants never acted on in training (zero-shot)
     seed: int = 0
     workers: int = 0  # DataLoader worker processes
     log_every: int = 10
@@ -118,7 +119,15 @@ class Trainer:
         bev = (base.bev_extent, base.bev_grid) if c.loss.occupancy else None
         self.datasets = [
             WindowDataset(
-                root, spec, self.normalizer, base.window, base.action_chunk, c.seed, c.p_rephrase, bev
+                root,
+                spec,
+                self.normalizer,
+                base.window,
+                base.action_chunk,
+                c.seed,
+                c.p_rephrase,
+                bev,
+                c.held_out_variants,
             )
             for root in c.data
         ]

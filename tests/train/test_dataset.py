@@ -100,3 +100,18 @@ def test_occupancy_grid_resamples_ground_truth_into_the_policys_bev_cells():
     assert np.array_equal(out[0], expected)
     coarse = occupancy_grid(classes, source_extent=4.0, extent=4.0, cells=2)  # 4 m cells, all inside
     assert coarse.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+def test_held_out_variants_are_never_acted_on_but_stay_in_the_contrastive_texts(dataset):
+    full, store = windows(dataset)
+    recorded = [e.meta["variant"] for e in full.episodes]
+    held = WindowDataset(dataset, store.spec, Normalizer.load(dataset), held_out=[recorded[0]])
+    assert len(held.episodes) == sum(v != recorded[0] for v in recorded) < len(full.episodes)
+    assert all(held[i]["variants"] != recorded[0] for i in range(len(held)))
+    kept = full.names.index(held.names[0])
+    first = sum(e.steps for e in full.episodes[:kept])
+    assert held[0]["variant_texts"] == full[first]["variant_texts"]  # the contrastive texts stay whole
+    with pytest.raises(DatasetError, match="no episodes once the variants"):
+        WindowDataset(dataset, store.spec, Normalizer.load(dataset), held_out=sorted(set(recorded)))
+    with pytest.raises(DatasetError, match="cannot hold out \\['tactlie'\\]"):
+        WindowDataset(dataset, store.spec, Normalizer.load(dataset), held_out=["tactlie"])
