@@ -144,7 +144,7 @@ class InferenceGraph(nn.Module):
             batch[key] = (batch[key] - getattr(self, f"{key}_mean")) / getattr(self, f"{key}_std")
         valid = {s.name: inputs[f"{s.name}_valid"] for s in p.spec}
         task = TokenGroup(inputs[TASK_TOKENS], inputs[TASK_MASK])
-        instructed = p.tokenize(batch, valid, task=task)  # with config.film the cameras read the task
+        instructed = p.tokenize(batch, valid, task=task)  # config.film: the cameras read the instruction
         results = {}
         if "actions" in self.output_names:
             out = p.backbone(instructed, task, (ACTION,))
@@ -153,8 +153,8 @@ class InferenceGraph(nn.Module):
                 actions = actions * self.actions_std + self.actions_mean
             results["actions"] = actions
         if {"embedding", "description"} & set(self.output_names):
-            tokens = p.tokenize(batch, valid) if p.config.film else instructed
-            readouts = p.backbone(tokens, None, (LANGUAGE,))[LANGUAGE].step(-1)
+            plain = p.tokenize(batch, valid) if p.config.film else instructed  # never the instruction
+            readouts = p.backbone(plain, None, (LANGUAGE,))[LANGUAGE].step(-1)
             results["embedding"] = p.contrastive.embed_readouts(readouts)
             results["description"] = p.generation(readouts)
         return tuple(results[o] for o in self.output_names)
