@@ -150,13 +150,10 @@ class Objective(nn.Module):
         groups = sensing_groups(self.policy)
         if len(groups) < 2:
             return tokens
-        batch_size, device = (
-            len(next(iter(tokens.values())).tokens),
-            next(iter(tokens.values())).tokens.device,
-        )
-        drop = torch.rand(batch_size, len(groups), device=device) < self.sensor_dropout
+        first = next(iter(tokens.values())).tokens
+        drop = torch.rand(len(first), len(groups), device=first.device) < self.sensor_dropout
         rows = drop.all(1).nonzero()[:, 0]  # every sense dropped: one chosen at random stays
-        drop[rows, torch.randint(len(groups), (len(rows),), device=device)] = False
+        drop[rows, torch.randint(len(groups), (len(rows),), device=first.device)] = False
         kept = dict(tokens)
         for j, group in enumerate(groups):
             for name in self.policy.spec.modalities_for(group):
