@@ -144,7 +144,7 @@ class InferenceGraph(nn.Module):
             batch[key] = (batch[key] - getattr(self, f"{key}_mean")) / getattr(self, f"{key}_std")
         valid = {s.name: inputs[f"{s.name}_valid"] for s in p.spec}
         task = TokenGroup(inputs[TASK_TOKENS], inputs[TASK_MASK])
-        instructed = p.tokenize(batch, valid, task=task)  # config.film: the cameras read the instruction
+        instructed = p.tokenize(batch, valid, task=task)  # config.film: FiLM stems read the instruction
         results = {}
         if "actions" in self.output_names:
             out = p.backbone(instructed, task, (ACTION,))

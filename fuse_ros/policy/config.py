@@ -22,6 +22,7 @@ POSITIVE_INTS = (
     "audio_fft",
     "audio_frames",
     "audio_tokens",
+    "audio_bands",
     "lidar_grid",
     "lidar_point_channels",
     "embed_dim",
@@ -29,6 +30,8 @@ POSITIVE_INTS = (
     "vocab_size",
     "bev_patch",
 )
+
+FILM_GROUPS = ("visual", "tactile", "audio")  # the stems FiLM can condition (conv stacks)
 
 # Fields that change training, not the shape of any weight: a checkpoint loads across them.
 TRAINING_ONLY = frozenset({"dropout", "action_loss"})
@@ -55,7 +58,7 @@ class PolicyConfig:
     language_readouts: int = 8  # FuSe: 24
     # --- tokenizers
     image_channels: tuple[int, ...] = (16, 32, 64, 128)  # one stride-2 stage each: 64x64 -> 16 tokens
-    film: bool = False  # condition the camera stems on the instruction (RT-1's FiLM)
+    film: tuple[str, ...] = ()  # FILM_GROUPS whose stems read the instruction (RT-1's FiLM)
     tactile_channels: tuple[int, ...] = (16, 32, 64)
     tactile_grid: int = 1  # tokens per tactile sensor = grid^2 (FuSe: 1)
     audio_mels: int = 64
@@ -63,6 +66,7 @@ class PolicyConfig:
     audio_frames: int = 64
     audio_channels: tuple[int, ...] = (16, 32, 64)
     audio_tokens: int = 4  # FuSe: 16
+    audio_bands: int = 8  # frequency bands each audio token keeps (1: pooled over frequency, pitch lost)
     lidar_grid: int = 16  # BEV cells per side
     lidar_point_channels: int = 32
     lidar_channels: tuple[int, ...] = (32, 64)  # 16x16 BEV -> 4x4 = 16 tokens
@@ -78,7 +82,9 @@ class PolicyConfig:
     bev_patch: int = 4  # each BEV readout decodes bev_patch x bev_patch cells
 
     def __post_init__(self) -> None:
-        for name in ("image_channels", "tactile_channels", "audio_channels", "lidar_channels"):
+        if isinstance(self.film, bool):  # FiLM's first version: true conditioned the cameras only
+            self.film = ("visual",) if self.film else ()
+        for name in ("image_channels", "tactile_channels", "audio_channels", "lidar_channels", "film"):
             setattr(self, name, tuple(getattr(self, name)))  # JSON gives lists
         self.action_dims = dict(self.action_dims)
         self._validate()
@@ -97,6 +103,7 @@ class PolicyConfig:
         for name in ("image_channels", "tactile_channels", "audio_channels", "lidar_channels"):
             channels = getattr(self, name)
             require(len(channels) > 0 and all(c > 0 for c in channels), name, "a non-empty list of ints > 0")
+        require(set(self.film) <= set(FILM_GROUPS), "film", f"a list of sensing groups among {FILM_GROUPS}")
         require(self.action_chunk >= 4, "action_chunk", ">= 4")
         require(self.action_loss in ("mse", "l1"), "action_loss", "'mse' or 'l1'")
         require(
@@ -121,7 +128,7 @@ class PolicyConfig:
         unknown = sorted(set(values) - {f.name for f in fields(cls)})
         if unknown:
             raise ValueError(f"PolicyConfig: unknown fields {unknown}")
-        return cls(**values)
+        return cls(**{"audio_bands": 1, **values})  # saved before audio_bands: pooled over frequency
 
     def architecture_diff(self, other: PolicyConfig) -> dict[str, tuple[Any, Any]]:
         """Fields that differ in ways that change weights: name -> (self's value, other's value)."""

@@ -28,11 +28,17 @@ from fuse_ros.policy.config import PolicyConfig
 
 ACTION, LANGUAGE, BEV = "action", "language", "bev"  # readout groups
 
+
+def _film(s: ModalitySpec, c: PolicyConfig) -> int:
+    """The instruction's width for a stem that FiLM conditions, else 0."""
+    return c.text_dim if s.kind.group in c.film else 0
+
+
 TOKENIZERS: dict[Kind, Callable[[ModalitySpec, PolicyConfig], Tokenizer]] = {
-    Kind.IMAGE: lambda s, c: ImageTokenizer(
-        s.name, s.shape, c.width, c.image_channels, c.text_dim if c.film else 0
+    Kind.IMAGE: lambda s, c: ImageTokenizer(s.name, s.shape, c.width, c.image_channels, _film(s, c)),
+    Kind.TACTILE: lambda s, c: TactileTokenizer(
+        s.name, s.shape, c.width, c.tactile_channels, c.tactile_grid, _film(s, c)
     ),
-    Kind.TACTILE: lambda s, c: TactileTokenizer(s.name, s.shape, c.width, c.tactile_channels, c.tactile_grid),
     Kind.AUDIO: lambda s, c: AudioTokenizer(
         s.name,
         s.shape[0],
@@ -43,6 +49,8 @@ TOKENIZERS: dict[Kind, Callable[[ModalitySpec, PolicyConfig], Tokenizer]] = {
         c.audio_frames,
         c.audio_channels,
         c.audio_tokens,
+        c.audio_bands,
+        _film(s, c),
     ),
     Kind.LIDAR: lambda s, c: LidarTokenizer(
         s.name, c.width, c.bev_extent, c.lidar_grid, c.lidar_point_channels, c.lidar_channels
@@ -105,8 +113,9 @@ class Policy(nn.Module):
     ) -> dict[str, TokenGroup]:
         """Observation tokens (B, T, N, D) + mask per modality. A training step tokenizes once and
         reuses the tokens in all its passes (action, contrastive, each sensor combination).
-        With `config.film`, camera tokens depend on the instruction `task` (None: unconditioned, what
-        the language passes must see, or they would read the instruction they are matched against).
+        With `config.film`, the tokens of those sensing groups depend on the instruction `task` (None:
+        unconditioned, what the language passes must see, or they would read the instruction they are
+        matched against).
 
         batch: modality -> (B, T, ...) as the spec says (+ `<name>_count` (B, T) for lidar).
         valid: modality -> (B, T) bool; a missing entry means all valid. Invalid readings are zero-filled

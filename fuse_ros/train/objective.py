@@ -120,7 +120,7 @@ class Objective(nn.Module):
 
     def forward(self, batch: Batch, targets: Targets) -> dict[str, Tensor]:
         p, w = self.policy, self.weights
-        sensed = p.tokenize(batch.observations, batch.valid, task=targets.task)  # film: instructed cameras
+        sensed = p.tokenize(batch.observations, batch.valid, task=targets.task)  # film: instructed stems
         # the language passes must not see the instruction they are matched against
         tokens = p.tokenize(batch.observations, batch.valid) if p.config.film and w.language else sensed
         occupancy = w.occupancy and batch.occupancy is not None

@@ -63,12 +63,14 @@ def test_normalisation_in_the_graph_matches_the_policy_with_its_statistics(grasp
     np.testing.assert_allclose(actions, expected, atol=1e-4, rtol=0)
 
 
-def test_parity_with_cameras_conditioned_on_the_instruction(tmp_path):
-    checkpoint = make_checkpoint("grasp", tmp_path / "checkpoint", film=True)
+def test_parity_with_every_stem_conditioned_on_the_instruction(tmp_path):
+    checkpoint = make_checkpoint("grasp", tmp_path / "checkpoint", film=("visual", "tactile", "audio"))
     policy = load_policy(checkpoint)
+    filmed = [t for t in policy.tokenizers.values() if t.film is not None]
+    assert {t.name for t in filmed} == {s.name for s in policy.spec if s.kind.group != "proprio"}
     with torch.no_grad():  # FiLM starts as the identity: give it something to do
-        for name in ("image_primary", "image_wrist"):
-            policy.tokenizers[name].film.weight.normal_(0.0, 0.05)
+        for tokenizer in filmed:
+            tokenizer.film.weight.normal_(0.0, 0.05)
     save_policy(policy, checkpoint)
     export_onnx(checkpoint, tmp_path / "export", outputs=("actions", "embedding"))
     parity = verify(checkpoint, tmp_path / "export", "grasp", steps=3)

@@ -59,6 +59,8 @@ def test_audio_log_mel_puts_a_tone_in_its_band():
 def test_audio_tokenizer_rejects_a_window_longer_than_the_reading():
     with pytest.raises(ValueError, match="mic: audio_fft=512"):
         AudioTokenizer("mic", 300, 8000, WIDTH, 16, 512, 8, channels=(4,), tokens=1)
+    with pytest.raises(ValueError, match="mic: audio_bands=9 must be between 1 and the 8 frequency rows"):
+        AudioTokenizer("mic", 4000, 8000, WIDTH, 16, 256, 8, channels=(4,), tokens=1, bands=9)
 
 
 def test_bev_cells_rows_are_x_columns_are_y():
@@ -97,3 +99,18 @@ def test_lidar_padding_and_out_of_range_points_change_nothing(lidar):
 
 def test_lidar_empty_cloud_is_finite(lidar):
     assert lidar(cloud(torch.zeros(4, 4), count=0)).isfinite().all()
+
+
+def test_audio_tokens_keep_the_pitch_that_pooling_over_frequency_loses():
+    """The same tone an octave up: with frequency bands the tokens change; averaged over all of the
+    frequency axis (bands=1, shift-blind convolutions) they hardly do."""
+    rate, samples = 8000, 4000
+    t = torch.arange(samples) / rate
+    tones = torch.stack([torch.sin(2 * math.pi * f * t) for f in (500.0, 1000.0)])[None]  # (1, 2, S)
+    change = {}
+    for bands in (1, 4):
+        torch.manual_seed(0)
+        tokenizer = AudioTokenizer("mic", samples, rate, WIDTH, 32, 256, 32, (8, 8), tokens=2, bands=bands)
+        low, high = tokenizer({"mic": tones})[0]
+        change[bands] = ((high - low).norm() / low.norm()).item()
+    assert change[4] > 3 * change[1], change

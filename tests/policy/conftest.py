@@ -28,6 +28,7 @@ SMALL = {
     "audio_frames": 16,
     "audio_channels": (8, 8),
     "audio_tokens": 2,
+    "audio_bands": 4,
     "lidar_grid": 8,
     "lidar_point_channels": 8,
     "lidar_channels": (8,),

@@ -39,6 +39,7 @@ def test_small_backbone_has_octo_smalls_size():
         ({"image_channels": ()}, "image_channels"),
         ({"bev_grid": 10, "bev_patch": 4}, "bev_grid"),
         ({"vocab_size": 0}, "vocab_size"),
+        ({"film": ("lidar",)}, "film"),  # the lidar's pillar encoder has no FiLM
     ],
 )
 def test_invalid_fields_are_named(overrides, field):
@@ -53,6 +54,15 @@ def test_json_round_trip_and_unknown_fields():
         PolicyConfig.from_dict({"widht": 3})
     with pytest.raises(ValueError, match="unknown policy preset 'huge'"):
         PolicyConfig.preset("huge")
+
+
+def test_configs_saved_before_a_field_existed_keep_their_architecture():
+    assert PolicyConfig().audio_bands > 1 and PolicyConfig.from_dict({}).audio_bands == 1
+
+
+def test_film_of_the_first_version_reads_as_cameras_only():
+    assert PolicyConfig(film=True).film == ("visual",) and PolicyConfig(film=False).film == ()
+    assert PolicyConfig.from_dict({"film": ["audio", "tactile"]}).film == ("audio", "tactile")
 
 
 def test_architecture_diff_ignores_training_only_fields():

@@ -1,15 +1,13 @@
 """RGB camera tokenizer in the spirit of Octo's SmallStem: a conv stem, one token per output cell.
 
-With `film_dim`, the stem is conditioned on the instruction as in RT-1 (FiLM: each stage's features
-scaled and shifted by a projection of the instruction), so "the red button" selects red features before
-the transformer has to find them. The projection starts at zero: an unconditioned stem at first, and a
-checkpoint without FiLM loads onto it unchanged."""
+With `film_dim`, the stem is conditioned on the instruction as in RT-1 (`film_layer`), so "the red
+button" selects red features before the transformer has to find them."""
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from fuse_ros.nn.tokenizers.base import Tokenizer, conv_stack, halved
+from fuse_ros.nn.tokenizers.base import Tokenizer, conv_stack, film_layer, halved, run_stack
 
 
 class ImageTokenizer(Tokenizer):
@@ -24,22 +22,9 @@ class ImageTokenizer(Tokenizer):
         super().__init__(name, halved(height, len(channels)) * halved(wide, len(channels)), width)
         self.stem = conv_stack(3, channels)
         self.proj = nn.Conv2d(channels[-1], width, kernel_size=1)
-        self.channels = channels
-        self.film = nn.Linear(film_dim, 2 * sum(channels)) if film_dim else None
-        if self.film is not None:
-            nn.init.zeros_(self.film.weight)
-            nn.init.zeros_(self.film.bias)
-            self.conditioned = True
+        self.film = film_layer(film_dim, channels)
 
     def embed(self, images: Tensor, condition: Tensor | None = None) -> Tensor:
         x = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (BT, 3, H, W)
-        if self.film is None or condition is None:
-            x = self.stem(x)
-        else:
-            scales, shifts = self.film(condition).chunk(2, dim=-1)  # (BT, sum(channels)) each
-            for stage, scale, shift in zip(
-                self.stem, scales.split(self.channels, -1), shifts.split(self.channels, -1), strict=True
-            ):
-                x = stage(x) * (1.0 + scale[..., None, None]) + shift[..., None, None]
-        x = self.proj(x)  # (BT, D, h, w)
+        x = self.proj(run_stack(self.stem, x, self.film, condition))  # (BT, D, h, w)
         return x.flatten(2).transpose(1, 2)  # (BT, h*w, D)
