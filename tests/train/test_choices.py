@@ -1,0 +1,46 @@
+"""The choice probe finds the expert's decisions where its script makes them, and reports what a policy
+does there."""
+
+import numpy as np
+import pytest
+
+from fuse_ros.data.episodes import EpisodeStore
+from fuse_ros.train.choices import decisions, probe
+from fuse_ros.train.trainer import TrainConfig, Trainer
+from tests.train.conftest import TINY, make_dataset
+
+TASKS = ("button", "occluded_grasp")
+
+
+@pytest.fixture(scope="module")
+def demonstrations(tmp_path_factory):
+    root = tmp_path_factory.mktemp("choices")
+    return {task: make_dataset(root / task, task, episodes=6, max_steps=120) for task in TASKS}
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_a_successful_demonstration_moves_on_until_it_commits_once_at_the_end(demonstrations, task):
+    store = EpisodeStore(demonstrations[task])
+    moved_on = 0
+    for name in store.names():
+        episode = store.load(name)
+        found = [move_on for _, move_on in decisions(np.asarray(episode.actions), task)]
+        assert episode.meta["success"] and found == [True] * (len(found) - 1) + [False], (name, found)
+        moved_on += sum(found)
+    assert moved_on > 0  # some scenes made the expert probe a look-alike first
+
+
+def test_the_report_counts_each_decision_once_and_names_a_sense_it_cannot_drop(demonstrations, tmp_path):
+    data = demonstrations["button"]
+    out = tmp_path / "run"
+    Trainer(
+        TrainConfig(data=[str(data)], out=str(out), policy=TINY, batch_size=4, steps=2, progress=False)
+    ).run()
+    store = EpisodeStore(data)
+    expected = [m for n in store.names() for _, m in decisions(np.asarray(store.load(n).actions), "button")]
+    report = probe(out, data, drop=["audio"])
+    assert report.task == "button" and report.decisions == len(expected)
+    assert report.expert_moves_on == pytest.approx(np.mean(expected))
+    assert 0.0 <= report.accuracy <= 1.0 and 0.0 <= report.policy_moves_on <= 1.0
+    with pytest.raises(ValueError, match=r"cannot drop \['lidar'\]"):
+        probe(out, data, drop=["lidar"])
