@@ -30,13 +30,17 @@ from fuse_ros.train.dataset import WindowDataset, collate
 Z, GRIP = 2, 6  # action entries: vertical motion, gripper (-1 open, 1 closed)
 STILL, RISE = 0.1, 0.3  # the expert holds still below |z| = STILL and rises (at about 1) above RISE
 RISEN = 0.5  # a policy's z above this is nearer the expert's rise than its stillness
+PRESS_TASKS, SQUEEZE_TASKS = ("button",), ("grasp", "occluded_grasp", "compositional")
 
 
 def decisions(actions: np.ndarray, task: str) -> list[tuple[int, bool]]:
     """(step, moves on) for every decision in a demonstration's actions (T, 7): the step whose action
-    rises from a pressed button or lets go of a squeezed object (moves on), or stays / lifts."""
+    rises from a pressed button or lets go of a squeezed object (moves on), or stays / lifts. None for
+    tasks without such decisions (driving)."""
+    if task not in PRESS_TASKS + SQUEEZE_TASKS:
+        return []
     z, grip = actions[:, Z], actions[:, GRIP]
-    if task == "button":
+    if task in PRESS_TASKS:
         pressed = [t for t in range(1, len(z) - 1) if z[t - 1] < -STILL < z[t] < STILL]  # down, now still
         return [(t + 1, bool(z[t + 1] > RISE)) for t in pressed]
     return [
@@ -98,7 +102,7 @@ def probe(
         valid = {k: v & (k not in drop) for k, v in b.valid.items()}
         chunks.append(policy.predict_actions(b.observations, valid, language.encode(b.instructions)))
     actions = normalizer.denormalize("actions", torch.cat(chunks).numpy())[np.arange(len(rows)), ahead]
-    chosen = actions[:, Z] > RISEN if task == "button" else actions[:, GRIP] < 0
+    chosen = actions[:, Z] > RISEN if task in PRESS_TASKS else actions[:, GRIP] < 0
     expert = np.asarray(moves_on)
     right = chosen == expert
     per_variant = defaultdict(list)

@@ -8,6 +8,7 @@ clipping. Rank 0 logs and saves; under torchrun each rank reads its own shard of
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
@@ -31,9 +32,12 @@ from fuse_ros.observation import ObservationSpec
 from fuse_ros.policy import Policy, PolicyConfig, load_weights
 from fuse_ros.policy.checkpoint import WEIGHTS_FILE
 from fuse_ros.policy.normalize import Normalizer
+from fuse_ros.train.choices import decisions
 from fuse_ros.train.dataset import WindowDataset, collate
 from fuse_ros.train.objective import Language, LossWeights, Objective, description_vocabulary, total
 from fuse_ros.train.state import METRICS_FILE, OPTIMIZER_FILE, load_optimizer, read_training, save_run
+
+DECISION_LEAD = 2  # windows up to this many steps before a decision predict it in their chunk
 
 
 @dataclass
@@ -56,6 +60,7 @@ class TrainConfig:
     sensor_dropout: float = 0.0  # chance a window's action pass goes without a sensing group
     p_rephrase: float = 0.5
     held_out_variants: tuple[str, ...] = ()  # instruction variants never acted on in training (zero-shot)
+    decision_weight: int = 1  # windows leading to a demonstration's decision are drawn this many times
     seed: int = 0
     workers: int = 0  # DataLoader worker processes
     log_every: int = 10
@@ -68,6 +73,8 @@ class TrainConfig:
             raise ValueError("data: give at least one dataset folder")
         if self.steps < 1 or self.batch_size < 2:
             raise ValueError(f"steps must be >= 1 and batch_size >= 2, got {self.steps}, {self.batch_size}")
+        if not (isinstance(self.decision_weight, int) and self.decision_weight >= 1):
+            raise ValueError(f"decision_weight must be an int >= 1, got {self.decision_weight!r}")
         if isinstance(self.loss, dict):
             self.loss = LossWeights(**self.loss)
 
@@ -181,9 +188,31 @@ class Trainer:
             policy.generation.set_vocabulary(vocabulary.to(self.device))
         return policy.train()
 
+    @functools.cached_property
+    def windows(self) -> Dataset:
+        """Every training window, those that lead to a demonstration's decision (`choices.decisions`:
+        press or move on, lift or let go) `decision_weight` times: they are few, and they are where the
+        senses matter."""
+        data = ConcatDataset(self.datasets)
+        if self.config.decision_weight == 1:
+            return data
+        index, first = [], 0
+        for d in self.datasets:
+            task = d.store.info.get("task", "")
+            near = {
+                (e, t)
+                for e, episode in enumerate(d.episodes)
+                for step, _ in decisions(np.asarray(episode.actions), task)
+                for t in range(step - DECISION_LEAD, step + 1)
+            }
+            repeat = self.config.decision_weight
+            index += [first + i for i, at in enumerate(d.index) for _ in range(repeat if at in near else 1)]
+            first += len(d)
+        return Subset(data, index)
+
     def _loader(self, epoch: int, skip: int = 0) -> DataLoader:
         """The batches of `epoch`, less its first `skip` (a resumed run goes on where it stopped)."""
-        data = ConcatDataset(self.datasets)
+        data = self.windows
         for d in self.datasets:
             d.epoch = epoch
         if self.world > 1:

@@ -1,12 +1,14 @@
 """The choice probe finds the expert's decisions where its script makes them, and reports what a policy
 does there."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
 from fuse_ros.data.episodes import EpisodeStore
 from fuse_ros.train.choices import decisions, probe
-from fuse_ros.train.trainer import TrainConfig, Trainer
+from fuse_ros.train.trainer import DECISION_LEAD, TrainConfig, Trainer
 from tests.train.conftest import TINY, make_dataset
 
 TASKS = ("button", "occluded_grasp")
@@ -44,3 +46,19 @@ def test_the_report_counts_each_decision_once_and_names_a_sense_it_cannot_drop(d
     assert 0.0 <= report.accuracy <= 1.0 and 0.0 <= report.policy_moves_on <= 1.0
     with pytest.raises(ValueError, match=r"cannot drop \['lidar'\]"):
         probe(out, data, drop=["lidar"])
+
+
+def test_decision_weight_draws_the_windows_leading_to_each_decision_that_many_times(demonstrations, tmp_path):
+    data = demonstrations["button"]
+    made = {
+        w: Trainer(TrainConfig(data=[str(data)], out=str(tmp_path / str(w)), policy=TINY, decision_weight=w))
+        for w in (1, 3)
+    }
+    plain, weighted = made[1].windows, made[3].windows
+    store = EpisodeStore(data)
+    found = sum(len(decisions(np.asarray(store.load(n).actions), "button")) for n in store.names())
+    assert len(weighted) == len(plain) + 2 * (DECISION_LEAD + 1) * found
+    draws = Counter(weighted.indices)
+    assert sorted(set(draws.values())) == [1, 3]
+    with pytest.raises(ValueError, match="decision_weight must be an int >= 1"):
+        TrainConfig(data=[str(data)], out=str(tmp_path), decision_weight=0)
