@@ -37,7 +37,7 @@ from fuse_ros.train.dataset import WindowDataset, collate
 from fuse_ros.train.objective import Language, LossWeights, Objective, description_vocabulary, total
 from fuse_ros.train.state import METRICS_FILE, OPTIMIZER_FILE, load_optimizer, read_training, save_run
 
-DECISION_LEAD = 2  # windows up to this many steps before a decision predict it in their chunk
+DECISION_LEAD = 1  # the window before a decision sees the press or squeeze too (earlier ones do not)
 
 
 @dataclass
