@@ -66,7 +66,7 @@ class PolicyConfig:
     audio_frames: int = 64
     audio_channels: tuple[int, ...] = (16, 32, 64)
     audio_tokens: int = 4  # FuSe: 16
-    audio_bands: int = 8  # frequency bands each audio token keeps (1: pooled over frequency, pitch lost)
+    audio_bands: int = 8  # frequency bands each audio token keeps (1: pooled over frequency)
     lidar_grid: int = 16  # BEV cells per side
     lidar_point_channels: int = 32
     lidar_channels: tuple[int, ...] = (32, 64)  # 16x16 BEV -> 4x4 = 16 tokens

@@ -31,11 +31,12 @@ Z, GRIP = 2, 6  # action entries: vertical motion, gripper (-1 open, 1 closed)
 STILL, RISE = 0.1, 0.3  # the expert holds still below |z| = STILL and rises (at about 1) above RISE
 RISEN = 0.5  # a policy's z above this is nearer the expert's rise than its stillness
 PRESS_TASKS, SQUEEZE_TASKS = ("button",), ("grasp", "occluded_grasp", "compositional")
+DECISION_LEAD = 1  # the window before a decision sees the press or squeeze too (earlier ones do not)
 
 
 def decisions(actions: np.ndarray, task: str) -> list[tuple[int, bool]]:
     """(step, moves on) for every decision in a demonstration's actions (T, 7): the step whose action
-    rises from a pressed button or lets go of a squeezed object (moves on), or stays / lifts. None for
+    rises from a pressed button or lets go of a squeezed object (moves on), or stays / lifts. Empty for
     tasks without such decisions (driving)."""
     if task not in PRESS_TASKS + SQUEEZE_TASKS:
         return []
@@ -73,8 +74,8 @@ class ChoiceReport:
 def probe(
     checkpoint: str | Path, dataset: str | Path, drop: Sequence[str] = (), batch: int = 32
 ) -> ChoiceReport:
-    """Each decision is asked twice: at its own step (first action of the chunk) and one step before
-    (second action), as a policy that replans every step or every other step would meet it."""
+    """Each decision is asked at its own step (first action of the chunk) and at the DECISION_LEAD steps
+    before it (later actions), as a policy that replans every step or every other step would meet it."""
     policy = load_policy(checkpoint).eval()
     normalizer = Normalizer.load(checkpoint)
     unknown = [m for m in drop if m not in policy.tokenizers]
@@ -87,7 +88,7 @@ def probe(
     rows, ahead, moves_on, variants, first = [], [], [], [], 0
     for episode in windows.episodes:
         for step, move_on in decisions(np.asarray(episode.actions), task):
-            for k in (0, 1):
+            for k in range(DECISION_LEAD + 1):
                 rows.append(first + step - k)
                 ahead.append(k)
                 moves_on.append(move_on)
@@ -110,7 +111,7 @@ def probe(
         per_variant[variant].append(ok)
     return ChoiceReport(
         task,
-        len(rows) // 2,
+        len(rows) // (DECISION_LEAD + 1),
         float(right.mean()),
         float(np.mean([right[expert == e].mean() for e in (False, True) if (expert == e).any()])),
         float(chosen.mean()),

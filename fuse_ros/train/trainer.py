@@ -32,12 +32,10 @@ from fuse_ros.observation import ObservationSpec
 from fuse_ros.policy import Policy, PolicyConfig, load_weights
 from fuse_ros.policy.checkpoint import WEIGHTS_FILE
 from fuse_ros.policy.normalize import Normalizer
-from fuse_ros.train.choices import decisions
+from fuse_ros.train.choices import DECISION_LEAD, decisions
 from fuse_ros.train.dataset import WindowDataset, collate
 from fuse_ros.train.objective import Language, LossWeights, Objective, description_vocabulary, total
 from fuse_ros.train.state import METRICS_FILE, OPTIMIZER_FILE, load_optimizer, read_training, save_run
-
-DECISION_LEAD = 1  # the window before a decision sees the press or squeeze too (earlier ones do not)
 
 
 @dataclass

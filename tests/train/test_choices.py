@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from fuse_ros.data.episodes import EpisodeStore
-from fuse_ros.train.choices import decisions, probe
-from fuse_ros.train.trainer import DECISION_LEAD, TrainConfig, Trainer
+from fuse_ros.train.choices import DECISION_LEAD, decisions, probe
+from fuse_ros.train.trainer import TrainConfig, Trainer
 from tests.train.conftest import TINY, make_dataset
 
 TASKS = ("button", "occluded_grasp")

@@ -19,8 +19,8 @@ class AudioTokenizer(Tokenizer):
     """float32 waveform (S,) -> log-mel (n_mels, frames) -> CNN -> `tokens` tokens along time.
 
     Each token keeps `bands` frequency bands of the CNN's features: a conv stem is blind to where in
-    frequency a pattern sits, so averaging over all of it (bands=1) loses the pitch that tells a high
-    chime from a low one."""
+    frequency a pattern sits, so averaging over all of it (bands=1) leaves little of the pitch that tells
+    a high chime from a low one (an octave moves pooled tokens several times less)."""
 
     def __init__(
         self,
