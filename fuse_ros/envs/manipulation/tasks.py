@@ -20,7 +20,8 @@ from .scene import Layout, PlacedButton, PlacedObject
 TASK_NAMES = ("grasp", "occluded_grasp", "button", "compositional")
 MAX_STEPS = {"grasp": 120, "occluded_grasp": 120, "button": 80, "compositional": 160}
 LIFT = 0.08  # an object counts as picked once raised this far (m): the target succeeds, another fails
-HOLD_STEPS = 5  # control steps a button must stay pressed to count as chosen; shorter is a tap
+HOLD_STEPS = 8  # control steps a button must stay pressed to count as chosen; the expert's tap stays 3
+# (a hesitation of a step or two at a tap must not choose; the tone is still in the 1 s microphone window)
 PRESSED = 0.25  # fraction of its travel at which a button clicks (a press that stops short still counts)
 BIN_XY = (0.0, 0.0)
 TWIN_CHANCE = 0.5
