@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fuse_ros.envs.driving import CONDITIONS, TASKS, DrivingEnv
+from fuse_ros.envs.driving.tasks import LANE_KEEP
 
 EPISODES_PER_TASK = 5
 
@@ -35,6 +36,23 @@ def test_expert_succeeds_in_every_condition(condition):
 def test_standing_on_the_pedals_does_not_solve_tasks():
     """Without steering or braking the ego drifts, hits the obstacle or never stops: no task is free."""
     for task in TASKS:
+        if task == LANE_KEEP:
+            continue  # below: a free lane is won by driving straight on
         env = DrivingEnv(task=task, condition="day", cameras=False)
         wins = [run(env, 2000 + i, lambda obs: np.zeros(2, np.float32))["success"] for i in range(3)]
         assert sum(wins) == 0, f"{task}: a do-nothing policy succeeded {sum(wins)}/3 times"
+
+
+def test_lane_keep_must_see_where_the_obstacles_stand():
+    """The ego's own lane is blocked about half the time: a blind policy that never changes lanes loses
+    every blocked episode, one that always moves over loses the others."""
+    env = DrivingEnv(task=LANE_KEEP, condition="day", cameras=False)
+    blocked, wins = [], []
+    for seed in range(3000, 3016):
+        env.reset(seed=seed)
+        lane = env.road.lane_at(env.ego.y)
+        blocked.append(any(a.static and a.lane == lane for a in env.actors))
+        wins.append(run(env, seed, lambda obs: np.zeros(2, np.float32))["success"])
+    assert 0.25 <= np.mean(blocked) <= 0.75, f"own lane blocked in {np.mean(blocked):.2f} of the episodes"
+    assert not any(w and b for w, b in zip(wins, blocked, strict=True))
+    assert any(wins), "driving straight on through a free lane should succeed"

@@ -1,6 +1,7 @@
 """Driving tasks: how each episode's road scene is drawn, and when the ego has done what was asked.
 
-- lane_keep: obstacles block lanes ahead; drive on past them without touching anything.
+- lane_keep: obstacles block lanes ahead (the ego's own lane half the time); drive on past them without
+  touching anything.
 - change_lane: a command to move one lane left or right.
 - stop_behind: "stop behind the red car" - two cars are stopped in different lanes; stop behind the named one.
 - pull_over: "pull over after the truck" - a truck is parked on the shoulder; stop on the shoulder past it.
@@ -27,6 +28,7 @@ TIME_LIMITS = {LANE_KEEP: 30.0, CHANGE_LANE: 20.0, STOP_BEHIND: 25.0, PULL_OVER:
 STOPPED_SPEED = 0.3  # m/s: "stopped" for the success checks
 MAX_STOP_GAP = 12.0  # metres: stopping farther behind the car does not count as "behind" it
 PULL_OVER_REACH = 45.0  # metres past the truck within which the ego must stop
+BLOCKED_CHANCE = 0.5  # lane_keep: how often the first obstacle stands in the ego's own lane
 
 
 @dataclass(frozen=True)
@@ -125,13 +127,17 @@ def _add_traffic(
 
 
 def _lane_keep(road: Road, rng: np.random.Generator) -> Scenario:
+    """The first obstacle blocks the ego's lane half the time and another lane otherwise: where it stands
+    must be seen (a blind policy that always moves over, or never does, fails about half the time)."""
     lane = int(rng.integers(road.lanes))
+    others = [i for i in range(road.lanes) if i != lane]
+    blocked = lane if rng.random() < BLOCKED_CHANCE else int(rng.choice(others))
     kind = [TRUCK, CAR, BARRIER, PEDESTRIAN][int(rng.integers(4))]
     first = rng.uniform(35, 55)
-    actors = [_stopped(kind, road, lane, first, rng)]
+    actors = [_stopped(kind, road, blocked, first, rng)]
     last = first
     if rng.random() < 0.5:
-        other = int(rng.choice([i for i in range(road.lanes) if i != lane]))
+        other = int(rng.choice([i for i in range(road.lanes) if i != blocked]))
         last = first + rng.uniform(50, 70)
         actors.append(_stopped([TRUCK, CAR, BARRIER][int(rng.integers(3))], road, other, last, rng))
     _add_traffic(actors, road, rng, int(rng.integers(2, 5)), lane)
