@@ -45,7 +45,7 @@ def test_standing_on_the_pedals_does_not_solve_tasks():
 
 def test_lane_keep_must_see_where_the_obstacles_stand():
     """The ego's own lane is blocked about half the time: a blind policy that never changes lanes loses
-    every blocked episode, one that always moves over loses the others."""
+    every blocked episode and wins some free ones."""
     env = DrivingEnv(task=LANE_KEEP, condition="day", cameras=False)
     blocked, wins = [], []
     for seed in range(3000, 3016):

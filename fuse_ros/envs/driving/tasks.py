@@ -127,8 +127,8 @@ def _add_traffic(
 
 
 def _lane_keep(road: Road, rng: np.random.Generator) -> Scenario:
-    """The first obstacle blocks the ego's lane half the time and another lane otherwise: where it stands
-    must be seen (a blind policy that always moves over, or never does, fails about half the time)."""
+    """The first obstacle blocks the ego's lane half the time and another lane otherwise, so where it
+    stands must be seen: a blind policy, whether it moves over or keeps its lane, often drives into it."""
     lane = int(rng.integers(road.lanes))
     others = [i for i in range(road.lanes) if i != lane]
     blocked = lane if rng.random() < BLOCKED_CHANCE else int(rng.choice(others))
