@@ -126,18 +126,21 @@ def _add_traffic(
         count -= 1
 
 
+def _other_lane(road: Road, lane: int, rng: np.random.Generator) -> int:
+    return int(rng.choice([i for i in range(road.lanes) if i != lane]))
+
+
 def _lane_keep(road: Road, rng: np.random.Generator) -> Scenario:
     """The first obstacle blocks the ego's lane half the time and another lane otherwise, so where it
     stands must be seen: a blind policy, whether it moves over or keeps its lane, often drives into it."""
     lane = int(rng.integers(road.lanes))
-    others = [i for i in range(road.lanes) if i != lane]
-    blocked = lane if rng.random() < BLOCKED_CHANCE else int(rng.choice(others))
+    blocked = lane if rng.random() < BLOCKED_CHANCE else _other_lane(road, lane, rng)
     kind = [TRUCK, CAR, BARRIER, PEDESTRIAN][int(rng.integers(4))]
     first = rng.uniform(35, 55)
     actors = [_stopped(kind, road, blocked, first, rng)]
     last = first
     if rng.random() < 0.5:
-        other = int(rng.choice([i for i in range(road.lanes) if i != blocked]))
+        other = _other_lane(road, blocked, rng)
         last = first + rng.uniform(50, 70)
         actors.append(_stopped([TRUCK, CAR, BARRIER][int(rng.integers(3))], road, other, last, rng))
     _add_traffic(actors, road, rng, int(rng.integers(2, 5)), lane)
