@@ -3,9 +3,11 @@
 Closed-loop success mixes moving well with choosing well. At a decision step the scripted expert
 (`fuse_ros.envs.manipulation.expert`) does one of two things that only the senses can settle: after
 pressing a button it rises (a tap: not the named tone) or stays down (a hold); after squeezing an object it
-lets go (not the named feel) or lifts. The probe asks the policy for its action at exactly those steps,
-from the recorded observations, and compares. Leaving a sense out (`drop`) shows how much the choice
-rests on it.
+lets go (not the named feel) or lifts. The driving expert (`fuse_ros.envs.driving.expert`) decides when it
+starts a lane change, for an obstacle it sees in its lane: its steering jumps from about 0 to about
++-0.4 in one step; the choice is left ("moves on") or right. The probe asks the policy for its action
+at exactly those steps, from the recorded observations, and compares. Leaving a sense out (`drop`) shows
+how much the choice rests on it.
 
     python -m fuse_ros.train.choices <checkpoint> <dataset> [--drop audio ...]
 """
@@ -28,16 +30,26 @@ from fuse_ros.policy.normalize import Normalizer
 from fuse_ros.train.dataset import WindowDataset, collate
 
 Z, GRIP = 2, 6  # action entries: vertical motion, gripper (-1 open, 1 closed)
+STEER = 0  # driving action entry: steering, left > 0
 STILL, RISE = 0.1, 0.3  # the expert holds still below |z| = STILL and rises (at about 1) above RISE
 RISEN = 0.5  # a policy's z above this is nearer the expert's rise than its stillness
+TURN_IN = 0.2  # the driving expert's |steer| jumps past this from below STILL as a lane change starts
 PRESS_TASKS, SQUEEZE_TASKS = ("button",), ("grasp", "occluded_grasp", "compositional")
+DRIVING_TASKS = ("driving",)
 DECISION_LEAD = 1  # the window before a decision sees the press or squeeze too (earlier ones do not)
 
 
 def decisions(actions: np.ndarray, task: str) -> list[tuple[int, bool]]:
-    """(step, moves on) for every decision in a demonstration's actions (T, 7): the step whose action
-    rises from a pressed button or lets go of a squeezed object (moves on), or stays / lifts. Empty for
-    tasks without such decisions (driving)."""
+    """(step, moves on) for every decision in a demonstration's actions (T, 7) or (T, 2): the step whose
+    action rises from a pressed button or lets go of a squeezed object (moves on), or stays / lifts; the
+    step that starts a lane change to the left (moves on) or right. Empty for other tasks."""
+    if task in DRIVING_TASKS:
+        steer = actions[:, STEER]
+        return [
+            (t, bool(steer[t] > 0))
+            for t in range(1, len(steer))
+            if abs(steer[t - 1]) < STILL and abs(steer[t]) > TURN_IN
+        ]
     if task not in PRESS_TASKS + SQUEEZE_TASKS:
         return []
     z, grip = actions[:, Z], actions[:, GRIP]
@@ -103,9 +115,13 @@ def probe(
         valid = {k: v & (k not in drop) for k, v in b.valid.items()}
         chunks.append(policy.predict_actions(b.observations, valid, language.encode(b.instructions)))
     actions = normalizer.denormalize("actions", torch.cat(chunks).numpy())[np.arange(len(rows)), ahead]
-    chosen = actions[:, Z] > RISEN if task in PRESS_TASKS else actions[:, GRIP] < 0
     expert = np.asarray(moves_on)
-    right = chosen == expert
+    if task in DRIVING_TASKS:  # a choice to turn in either way; still steering is wrong either way
+        chosen = actions[:, STEER] > TURN_IN / 2
+        right = np.where(expert, chosen, actions[:, STEER] < -TURN_IN / 2)
+    else:
+        chosen = actions[:, Z] > RISEN if task in PRESS_TASKS else actions[:, GRIP] < 0
+        right = chosen == expert
     per_variant = defaultdict(list)
     for variant, ok in zip(variants, right, strict=True):
         per_variant[variant].append(ok)

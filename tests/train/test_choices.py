@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from fuse_ros.data.episodes import EpisodeStore
+from fuse_ros.envs.driving import DrivingEnv
+from fuse_ros.envs.driving.tasks import LANE_KEEP
 from fuse_ros.train.choices import DECISION_LEAD, decisions, probe
 from fuse_ros.train.trainer import TrainConfig, Trainer
 from tests.train.conftest import TINY, make_dataset
@@ -30,6 +32,28 @@ def test_a_successful_demonstration_moves_on_until_it_commits_once_at_the_end(de
         assert episode.meta["success"] and found == [True] * (len(found) - 1) + [False], (name, found)
         moved_on += sum(found)
     assert moved_on > 0  # some scenes made the expert probe a look-alike first
+
+
+def test_a_driving_decision_is_where_the_expert_picks_a_new_lane_and_says_which_way():
+    """The expert's lane (left is a higher index) changes where `decisions` finds a turn-in, and nowhere
+    else: in episodes with a blocked lane and without one."""
+    env = DrivingEnv(task=LANE_KEEP, condition="day", cameras=False)
+    changes_seen = 0
+    for seed in range(4000, 4006):
+        obs, _ = env.reset(seed=seed)
+        expert = env.make_expert()
+        expert.reset()
+        actions, changes, done = [], [], False
+        while not done:
+            before = expert.lane
+            actions.append(expert.act(obs))
+            if before is not None and expert.lane != before:
+                changes.append((len(actions) - 1, expert.lane > before))
+            obs, _, terminated, truncated, _ = env.step(actions[-1])
+            done = terminated or truncated
+        assert decisions(np.asarray(actions), "driving") == changes, seed
+        changes_seen += len(changes)
+    assert changes_seen > 0
 
 
 def test_the_report_counts_each_decision_once_and_names_a_sense_it_cannot_drop(demonstrations, tmp_path):
