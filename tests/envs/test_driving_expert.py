@@ -5,6 +5,7 @@ import pytest
 
 from fuse_ros.envs.driving import CONDITIONS, TASKS, DrivingEnv
 from fuse_ros.envs.driving.tasks import LANE_KEEP
+from fuse_ros.train.choices import decisions
 
 EPISODES_PER_TASK = 5
 
@@ -56,3 +57,23 @@ def test_lane_keep_must_see_where_the_obstacles_stand():
     assert 0.25 <= np.mean(blocked) <= 0.75, f"own lane blocked in {np.mean(blocked):.2f} of the episodes"
     assert not any(w and b for w, b in zip(wins, blocked, strict=True))
     assert any(wins), "driving straight on through a free lane should succeed"
+
+
+def test_the_expert_does_not_brake_for_an_obstacle_before_its_lane_is_blocked():
+    """Braking earlier would tell a policy, in its own speed, that an obstacle stands ahead before its
+    senses do: it would learn to change lanes when it slows down, which it never does by itself. Scenes
+    with their stopped obstacles only (no traffic to brake for, no gap to wait for)."""
+    env = DrivingEnv(task=LANE_KEEP, condition="day", cameras=False)
+    onsets = 0
+    for seed in range(5000, 5012):
+        obs, _ = env.reset(seed=seed)
+        env.actors[:] = [a for a in env.actors if a.static]
+        expert, actions, done = env.make_expert(), [], False
+        while not done:
+            actions.append(expert.act(obs))
+            obs, _, terminated, truncated, _ = env.step(actions[-1])
+            done = terminated or truncated
+        for step, _ in decisions(np.asarray(actions), "driving"):
+            onsets += 1
+            assert min(a[1] for a in actions[:step]) > -0.05, (seed, step)
+    assert onsets >= 3

@@ -133,6 +133,8 @@ class DrivingExpert:
                 continue
             is_target = env.goal.task == STOP_BEHIND and i == env.goal.target
             if actor.static and not is_target:
+                if gap > BLOCK_HORIZON:  # not yet a blocked lane (`_clearance`): braking for it now
+                    continue  # would tell the policy, in its speed, what only its senses should
                 gap -= STANDOFF
             accel = min(accel, self.idm.accel(ego.speed, desired, gap, ego.speed - actor.speed))
         stop = self._stop_line()
