@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fuse_ros.envs.driving import CONDITIONS, TASKS, DrivingEnv
+from fuse_ros.envs.driving.expert import BLOCK_HORIZONS
 from fuse_ros.envs.driving.tasks import LANE_KEEP
 from fuse_ros.train.choices import decisions
 
@@ -77,3 +78,18 @@ def test_the_expert_does_not_brake_for_an_obstacle_before_its_lane_is_blocked():
             onsets += 1
             assert min(a[1] for a in actions[:step]) > -0.05, (seed, step)
     assert onsets >= 3
+
+
+def test_how_soon_the_expert_moves_over_varies_by_episode_and_repeats_with_the_seed():
+    env = DrivingEnv(task=LANE_KEEP, condition="day", cameras=False)
+    expert = env.make_expert()
+
+    def horizon(seed: int) -> float:
+        env.reset(seed=seed)
+        expert.reset()
+        return expert.horizon
+
+    horizons = [horizon(seed) for seed in range(20)]
+    assert all(BLOCK_HORIZONS[0] <= h <= BLOCK_HORIZONS[1] for h in horizons)
+    assert max(horizons) - min(horizons) > (BLOCK_HORIZONS[1] - BLOCK_HORIZONS[0]) / 2
+    assert horizon(7) == horizons[7]

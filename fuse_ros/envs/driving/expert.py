@@ -20,7 +20,9 @@ CRUISE = 12.0  # m/s
 WAIT_SPEED = 7.0  # m/s while waiting for a gap: lets faster traffic in the next lane go by
 LOOKAHEAD = 8.0  # m, shortest pure-pursuit lookahead
 STANDOFF = 10.0  # m kept free before an obstacle the expert means to drive around
-BLOCK_HORIZON = 35.0  # m: a stopped object this close ahead makes its lane blocked
+BLOCK_HORIZONS = (20.0, 40.0)  # m: a stopped object this close ahead makes its lane blocked; drawn per
+# episode, so that the demonstrations also turn late: a policy that has not turned yet at 30 m has seen what
+# to do there (one fixed distance leaves it only states where the expert has already turned)
 PULL_OVER_STOP = 30.0  # m past the truck's front where the ego's front stops
 LANE_CHANGE_ROOM = 20.0  # m per lane to change: enough to move over from a standstill and line up
 APPROACH_SPEED = 8.0  # m/s when about to stop: room and time to line up
@@ -31,9 +33,13 @@ class DrivingExpert:
         self.env = env
         self.idm = IDM(max_accel=2.0, comfort_brake=2.5, min_gap=3.0, headway=1.2, max_brake=7.0)
         self.lane: int | None = None  # the lane the expert is driving in or changing into
+        self.horizon = BLOCK_HORIZONS[1]
 
     def reset(self) -> None:
+        """Call after the env's reset: the horizon is drawn from its seeded generator (the scene is
+        already drawn, so it stays the same)."""
         self.lane = None
+        self.horizon = float(self.env.np_random.uniform(*BLOCK_HORIZONS))
 
     def act(self, obs: dict | None = None) -> np.ndarray:
         """[steer, accel] in [-1, 1] for the simulator's current state (`obs` is not needed)."""
@@ -77,7 +83,7 @@ class DrivingExpert:
             for a in self.env.actors
             if a.speed < 1.0 and a.front > front and self._in_lane(a, lane)
         ]
-        near = [g for g in gaps if g < BLOCK_HORIZON]
+        near = [g for g in gaps if g < self.horizon]
         return min(near) if near else np.inf
 
     def _wanted_lane(self) -> int:
@@ -133,7 +139,7 @@ class DrivingExpert:
                 continue
             is_target = env.goal.task == STOP_BEHIND and i == env.goal.target
             if actor.static and not is_target:
-                if gap > BLOCK_HORIZON:  # not yet a blocked lane (`_clearance`): braking for it now
+                if gap > self.horizon:  # not yet a blocked lane (`_clearance`): braking for it now
                     continue  # would tell the policy, in its speed, what only its senses should
                 gap -= STANDOFF
             accel = min(accel, self.idm.accel(ego.speed, desired, gap, ego.speed - actor.speed))
