@@ -97,6 +97,31 @@ def test_lidar_padding_and_out_of_range_points_change_nothing(lidar):
     assert not torch.allclose(lidar(cloud(points, count=25)), tokens, atol=1e-4)
 
 
+def test_lidar_heights_keep_their_scale_whatever_the_grid_reaches():
+    """A 1.5 m obstacle stands out from the ground by the same amount on a 10 m or a 40 m grid."""
+    point = torch.tensor([[20.0, -4.0, 1.5, 0.5]])
+    for extent in (10.0, 40.0):
+        tokenizer = LidarTokenizer("lidar", WIDTH, extent, grid=8, point_channels=8, channels=(8,))
+        cells, _ = bev_cells(point[:, :2], extent, 8)
+        ground = point * torch.tensor([1.0, 1.0, 0.0, 1.0])
+        rise = tokenizer.point_features(point, cells) - tokenizer.point_features(ground, cells)
+        assert rise.tolist() == [[0.0, 0.0, 0.75, 0.0, 0.0, 0.0]]
+        assert tokenizer.point_features(point, cells)[0, 0] == pytest.approx(20.0 / extent)
+
+
+def test_lidar_returns_above_the_road_keep_their_own_plane(lidar):
+    """The road's returns in a cell cannot hide an obstacle's in the same cell: each fills its own plane."""
+    road = torch.tensor([[2.0, 1.0, 0.0, 0.9], [2.2, 1.1, 0.05, 0.2], [-6.0, 3.0, 0.0, 0.5]])
+    obstacle = torch.tensor([[2.1, 1.2, 1.4, 0.3], [2.3, 0.9, 0.6, 0.1]])
+    C = lidar.point_net[0].out_features
+    both, road_only, obstacle_only = (
+        lidar.pillars(c[None], torch.tensor([len(c)]))[0]
+        for c in (torch.cat([road, obstacle]), road, obstacle)
+    )
+    assert torch.equal(both[:C], road_only[:C]) and torch.equal(both[C:], obstacle_only[C:])
+    assert both[C:].abs().sum() > 0 and road_only[C:].abs().sum() == 0
+
+
 def test_lidar_empty_cloud_is_finite(lidar):
     assert lidar(cloud(torch.zeros(4, 4), count=0)).isfinite().all()
 

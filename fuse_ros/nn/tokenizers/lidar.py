@@ -1,9 +1,12 @@
 """Lidar tokenizer in the PointPillars style, for a variable number of points.
 
-Each point gets features (x, y, z, intensity, offsets to its pillar's centre), a shared PointNet MLP,
-and a max over the points of each pillar (a vertical column on a BEV grid). A small CNN turns the BEV
-image into tokens. Padding points (beyond `<name>_count`) and points outside the grid go to a spare
-cell that is thrown away, so the point axis can be dynamic in an exported graph.
+Each point gets features (x, y, height, intensity, offsets to its pillar's centre), a shared PointNet MLP,
+and a max over the points of each pillar (a vertical column on a BEV grid). Road returns and returns from
+above it fill two separate BEV planes: in one max, the road's thousands of returns would drown the dozen a
+car draws 40 m ahead (a tokenizer that mixed them did not learn to tell a blocked lane in 300 steps; split,
+it did). A small CNN turns the planes into tokens. Padding points (beyond `<name>_count`) and points
+outside the grid go to a spare cell that is thrown away, so the point axis can be dynamic in an exported
+graph.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ import torch
 from torch import Tensor, nn
 
 from fuse_ros.nn.tokenizers.base import Tokenizer, conv_stack, halved
+
+HEIGHT = 2.0  # metres: the scale of a point's height feature (x and y are scaled by the grid's extent)
+GROUND = 0.25  # metres above the origin (on the road under the sensor, REP 105's base_footprint):
+# lower returns are the road's
 
 
 def bev_cells(xy: Tensor, extent: float, grid: int) -> tuple[Tensor, Tensor]:
@@ -45,27 +52,42 @@ class LidarTokenizer(Tokenizer):
             nn.Linear(point_channels, point_channels),
             nn.ReLU(),  # features >= 0, so an empty pillar's zeros are the neutral element of the max
         )
-        self.cnn = conv_stack(point_channels, channels)
+        self.cnn = conv_stack(2 * point_channels, channels)  # road and above-road planes
         self.proj = nn.Conv2d(channels[-1], width, kernel_size=1)
 
+    def point_features(self, points: Tensor, cells: Tensor) -> Tensor:
+        """(..., 4) points and their (..., 2) cells -> (..., 6): x and y over the extent, height over
+        HEIGHT, intensity, offsets from the pillar's centre in cells. Heights keep their own scale: over
+        a 40 m extent a car's 1.5 m would be 0.04, lost beside the ground."""
+        cell_size = 2.0 * self.extent / self.grid
+        centres = (cells.float() + 0.5) * cell_size - self.extent
+        return torch.cat(
+            [
+                points[..., :2] / self.extent,
+                points[..., 2:3] / HEIGHT,
+                points[..., 3:4],
+                (points[..., :2] - centres) / cell_size,
+            ],
+            -1,
+        )
+
     def pillars(self, points: Tensor, count: Tensor) -> Tensor:
-        """(BT, P, 4) points, (BT,) counts -> (BT, C, grid, grid) BEV features."""
+        """(BT, P, 4) points, (BT,) counts -> (BT, 2C, grid, grid) BEV features: C channels from the
+        road's returns, then C from those above it."""
         BT, P, _ = points.shape
         cells, inside = bev_cells(points[..., :2], self.extent, self.grid)  # (BT, P, 2), (BT, P)
-        cell_size = 2.0 * self.extent / self.grid
-        centres = (cells.float() + 0.5) * cell_size - self.extent  # (BT, P, 2)
-        features = torch.cat(
-            [points[..., :3] / self.extent, points[..., 3:4], (points[..., :2] - centres) / cell_size], -1
-        )  # (BT, P, 6)
-        features = self.point_net(features)  # (BT, P, C)
+        features = self.point_net(self.point_features(points, cells))  # (BT, P, C)
         real = inside & (torch.arange(P, device=points.device) < count[:, None])  # (BT, P)
-        spare = self.grid * self.grid
-        index = torch.where(real, cells[..., 0] * self.grid + cells[..., 1], spare)  # (BT, P)
+        plane = self.grid * self.grid
+        cell = cells[..., 0] * self.grid + cells[..., 1] + plane * (points[..., 2] > GROUND).long()
+        spare = 2 * plane
+        index = torch.where(real, cell, spare)  # (BT, P)
         C = features.shape[-1]
         bev = features.new_zeros(BT, spare + 1, C).scatter_reduce(
             1, index[..., None].expand(-1, -1, C), features, reduce="amax"
-        )  # (BT, grid*grid + 1, C)
-        return bev[:, :spare].transpose(1, 2).reshape(BT, C, self.grid, self.grid)
+        )  # (BT, 2 * grid*grid + 1, C)
+        bev = bev[:, :spare].reshape(BT, 2, plane, C).permute(0, 1, 3, 2)  # (BT, 2, C, grid*grid)
+        return bev.reshape(BT, 2 * C, self.grid, self.grid)
 
     def embed(self, points: Tensor, count: Tensor) -> Tensor:
         x = self.proj(self.cnn(self.pillars(points, count)))  # (BT, D, g, g)
