@@ -70,6 +70,7 @@ def test_the_expert_does_not_brake_for_an_obstacle_before_its_lane_is_blocked():
         obs, _ = env.reset(seed=seed)
         env.actors[:] = [a for a in env.actors if a.static]
         expert, actions, done = env.make_expert(), [], False
+        expert.reset()
         while not done:
             actions.append(expert.act(obs))
             obs, _, terminated, truncated, _ = env.step(actions[-1])

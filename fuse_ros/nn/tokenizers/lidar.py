@@ -3,10 +3,10 @@
 Each point gets features (x, y, height, intensity, offsets to its pillar's centre), a shared PointNet MLP,
 and a max over the points of each pillar (a vertical column on a BEV grid). Road returns and returns from
 above it fill two separate BEV planes: in one max, the road's thousands of returns would drown the dozen a
-car draws 40 m ahead (a tokenizer that mixed them did not learn to tell a blocked lane in 300 steps; split,
-it did). A small CNN turns the planes into tokens. Padding points (beyond `<name>_count`) and points
-outside the grid go to a spare cell that is thrown away, so the point axis can be dynamic in an exported
-graph.
+car draws 40 m ahead (a tokenizer that mixed them did not learn in 300 steps whether something stood in
+the ego's lane within 40 m; split, it did). A small CNN turns the planes into tokens. Padding points
+(beyond `<name>_count`) and points outside the grid go to a spare cell that is thrown away, so the point
+axis can be dynamic in an exported graph.
 """
 
 from __future__ import annotations
