@@ -7,8 +7,8 @@ import pytest
 
 from fuse_ros.envs.driving import GROUND, DrivingEnv, Lidar, LidarConfig, LidarEffects
 from fuse_ros.envs.driving.actors import CAR, PEDESTRIAN, TRUCK, Actor
-from fuse_ros.envs.driving.geometry import to_frame
-from fuse_ros.envs.driving.road import Road
+from fuse_ros.envs.driving.geometry import rotation, to_frame
+from fuse_ros.envs.driving.road import ASPHALT_REFLECTIVITY, Road
 from fuse_ros.envs.driving.vehicle import EgoState
 from fuse_ros.envs.driving.world import WorldModel
 
@@ -29,8 +29,8 @@ def surface_distance(points: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((excess <= 0).all(1), -excess.max(1), outside)
 
 
-def flat_ground(xy: np.ndarray) -> np.ndarray:
-    return np.full(len(xy), 0.12)
+def flat_ground(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.full(len(xy), 0.12), np.zeros(len(xy), bool)
 
 
 @pytest.mark.parametrize("noisy", [False, True])
@@ -148,12 +148,17 @@ def test_fog_thins_and_dims_returns_but_keeps_objects():
     assert i_fog < i_day
 
 
-def test_lane_markings_return_brighter_than_asphalt():
+def test_lane_markings_return_brighter_than_asphalt_even_where_the_beam_grazes_the_road():
+    """Paint is retroreflective: 25 m ahead the beam meets the road at 4 degrees, and a diffuse line
+    would return 0.05, lost beside the asphalt; the lidar's lane keeping at night rests on these returns."""
     env = DrivingEnv(task="lane_keep", condition="day", cameras=False)
     obs, _ = env.reset(seed=5)
     points = obs["lidar"][: obs["lidar_count"]]
     road = points[env.scan.labels == GROUND]
-    world_y = env.ego.y + np.sin(env.ego.yaw) * road[:, 0] + np.cos(env.ego.yaw) * road[:, 1]
-    on_line = np.abs(world_y - ROAD.solid_lines()[1]) < 0.05
-    asphalt = np.abs(world_y - 1.75 / 2) < 0.5
-    assert on_line.sum() > 5 and road[on_line, 3].mean() > 2 * road[asphalt, 3].mean()
+    world = road[:, :2] @ rotation(env.ego.yaw).T + (env.ego.x, env.ego.y)
+    reflectivity, painted = ROAD.surface(world[:, 0], world[:, 1])
+    asphalt = reflectivity == ASPHALT_REFLECTIVITY
+    distance = np.hypot(road[:, 0], road[:, 1])
+    for ahead in (distance < 15, (distance > 15) & (distance < 40)):
+        line, plain = road[painted & ahead, 3], road[asphalt & ahead, 3]
+        assert len(line) > 3 and line.mean() > 0.5 > 5 * plain.mean()

@@ -195,14 +195,13 @@ class DrivingEnv(gym.Env):
     def scan_lidar(self) -> Scan:
         """A lidar scan of the scene as it is now (labels: lidar.GROUND or actor index + 1)."""
 
-        def road_reflectivity(xy: np.ndarray) -> np.ndarray:
+        def road_surface(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             world = xy @ rotation(self.ego.yaw).T + (self.ego.x, self.ego.y)
-            return self.road.reflectivity(world[:, 0], world[:, 1])
+            return self.road.surface(world[:, 0], world[:, 1])
 
         reflectivity = np.array([a.cls.reflectivity for a in self.actors])
-        return self.lidar.scan(
-            self.boxes(), reflectivity, road_reflectivity, self._lidar_rng, self.condition.lidar
-        )
+        effects = self.condition.lidar
+        return self.lidar.scan(self.boxes(), reflectivity, road_surface, self._lidar_rng, effects)
 
     def _sun(self) -> np.ndarray:
         """The unit direction to the sun in the ego frame."""

@@ -136,13 +136,15 @@ class Lidar:
         self,
         boxes: np.ndarray,
         box_reflectivity: np.ndarray,
-        ground_reflectivity: Callable[[np.ndarray], np.ndarray],
+        ground: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
         rng: np.random.Generator,
         effects: LidarEffects = LidarEffects(),
     ) -> Scan:
         """A noisy scan: returns beyond range or dropped are removed, ranges get truncated Gaussian noise,
-        intensity is reflectivity x incidence cosine x fog attenuation. `ground_reflectivity` maps ego-frame
-        (N, 2) road points to reflectivity."""
+        intensity is reflectivity x incidence cosine x fog attenuation. `ground` maps ego-frame (N, 2) road
+        points to their reflectivity and whether they are retroreflective: road paint's glass beads send the
+        beam back whatever the incidence, so there the cosine does not apply (at 20 m the beam meets the
+        road at 5 degrees, and diffuse paint would return a tenth of its reflectivity, lost in the noise)."""
         cfg = self.config
         dist, target, cosine = self.cast(boxes)
         rays = np.flatnonzero(target != NO_HIT)
@@ -159,7 +161,8 @@ class Lidar:
         points[:, :3] = xyz
         reflectivity = np.append(0.0, box_reflectivity)[target]  # box k is target k + 1
         on_ground = np.flatnonzero(target == GROUND)
-        reflectivity[on_ground] = ground_reflectivity(points[on_ground, :2])
+        reflectivity[on_ground], retroreflective = ground(points[on_ground, :2])
+        cosine[on_ground[retroreflective]] = 1.0
         intensity = reflectivity * cosine
         if effects.attenuation:
             intensity *= np.exp(-2 * effects.attenuation * dist)

@@ -65,8 +65,9 @@ class Road:
         """Lateral positions of the solid lines: the shoulder line and both road edges."""
         return [self.right_edge, -self.lane_width / 2, self.left_edge]
 
-    def reflectivity(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Lidar reflectivity of the ground at world points (x, y): asphalt, painted lines or the verge."""
+    def surface(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lidar reflectivity of the ground at world points (x, y) (asphalt, painted lines or the verge) and
+        whether it is retroreflective (the painted lines)."""
         half = self.marking_width / 2
         painted = np.zeros(y.shape, bool)
         for line in self.solid_lines():
@@ -78,4 +79,4 @@ class Road:
             (y >= self.right_edge) & (y <= self.left_edge), ASPHALT_REFLECTIVITY, VERGE_REFLECTIVITY
         )
         out[painted] = MARKING_REFLECTIVITY
-        return out
+        return out, painted
