@@ -44,10 +44,14 @@ def _extras(infos: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return extras
 
 
-def _ending(success: list[bool], terminated: bool) -> str:
-    """How an episode ended: "success"; "failed" (the simulator ended it: a wrong button held, a wrong
-    object lifted, a collision); or "timeout" (it ran out of steps without either)."""
-    return "success" if any(success) else "failed" if terminated else "timeout"
+def _ending(success: list[bool], terminated: bool, info: dict) -> str:
+    """How an episode ended: "success"; "collision" or "off_road" (driving); "failed" (the simulator
+    ended it otherwise: a wrong button held, a wrong object lifted); or "timeout" (it ran out of steps)."""
+    if any(success):
+        return "success"
+    if not terminated:
+        return "timeout"
+    return next((key for key in ("collision", "off_road") if info.get(key)), "failed")
 
 
 def record_episode(
@@ -82,6 +86,7 @@ def record_episode(
             observations.setdefault(f"{m.name}_count", np.zeros(steps, np.int64))
     instructions = reset_info.get("instructions")
     meta = {k: v for k, v in reset_info.items() if isinstance(v, str)}
+    ending = _ending(success, terminated, info)
     return Episode(
         observations=observations,
         valid=valid,
@@ -92,6 +97,5 @@ def record_episode(
         instruction=instruction,
         instructions=instructions if isinstance(instructions, Instructions) else None,
         extras=_extras(infos),
-        meta=meta
-        | {"seed": int(seed), "steps": steps, "success": any(success), "end": _ending(success, terminated)},
+        meta=meta | {"seed": int(seed), "steps": steps, "success": any(success), "end": ending},
     )

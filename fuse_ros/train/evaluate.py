@@ -63,8 +63,9 @@ class ClosedLoop:
         return {value: float(np.mean(oks)) for value, oks in sorted(groups.items())}
 
     def endings(self) -> dict[str, int]:
-        """Episodes per ending ("success", "failed": a wrong choice or a crash, "timeout"): a policy
-        that chooses wrongly needs better senses, one that never chooses needs better motor skill."""
+        """Episodes per ending ("success", "failed": a wrong choice, "collision", "off_road", "timeout"): a
+        policy that chooses wrongly or crashes needs better senses, one that never chooses or leaves the
+        road may need better motor skill."""
         return dict(sorted(Counter(m["end"] for m in self.meta).items()))
 
 

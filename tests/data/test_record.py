@@ -48,24 +48,30 @@ def test_driving_ground_truth_is_kept_as_extras():
     assert episode.meta["condition"] and episode.meta["task"]
 
 
-class Swerve:
-    """Full lock and full throttle: off the road within a few steps."""
+class Fixed:
+    """One action for ever: full lock and throttle leave the road, full throttle straight on meets what
+    stands in the lane."""
+
+    def __init__(self, steer: float):
+        self.action = np.array([steer, 1.0], np.float32)
 
     def reset(self) -> None:
         pass
 
     def act(self, obs: dict) -> np.ndarray:
-        return np.ones(2, np.float32)
+        return self.action
 
 
 def test_an_episode_says_how_it_ended():
     env = make("driving")
     try:
         expert = record_episode(env, make_expert(env), seed=1)
-        crash = record_episode(env, Swerve(), seed=1)
+        swerve = record_episode(env, Fixed(steer=1.0), seed=1)
         cut = record_episode(env, make_expert(env), seed=1, max_steps=3)
+        crash = record_episode(env, Fixed(steer=0.0), seed=0, options={"task": "lane_keep"})
     finally:
         env.close()
     assert expert.meta["end"] == "success" and expert.succeeded
-    assert crash.meta["end"] == "failed" and crash.steps < expert.steps  # the simulator ended it
+    assert swerve.meta["end"] == "off_road" and swerve.steps < expert.steps  # the simulator ended it
+    assert crash.meta["end"] == "collision"
     assert cut.meta["end"] == "timeout" and cut.steps == 3
