@@ -62,11 +62,17 @@ class ClosedLoop:
                 groups[meta[key]].append(ok)
         return {value: float(np.mean(oks)) for value, oks in sorted(groups.items())}
 
-    def endings(self) -> dict[str, int]:
-        """Episodes per ending ("success", "failed": a wrong choice, "collision", "off_road", "timeout"): a
-        policy that chooses wrongly or crashes needs better senses, one that never chooses or leaves the
-        road may need better motor skill."""
-        return dict(sorted(Counter(m["end"] for m in self.meta).items()))
+    def endings(self, by: str | None = None) -> dict:
+        """Episodes per ending ("success", "failed": a wrong choice, "collision", "off_road", "timeout"),
+        overall or per value of a reset fact (by="condition"): a policy that chooses wrongly or crashes
+        needs better senses, one that never chooses or leaves the road may need better motor skill."""
+        if by is None:
+            return dict(sorted(Counter(meta["end"] for meta in self.meta).items()))
+        groups: dict[str, Counter] = defaultdict(Counter)
+        for meta in self.meta:
+            if by in meta:
+                groups[meta[by]][meta["end"]] += 1
+        return {value: dict(sorted(counts.items())) for value, counts in sorted(groups.items())}
 
 
 def closed_loop(

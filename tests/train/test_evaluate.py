@@ -39,3 +39,11 @@ def test_endings_count_episodes_by_how_they_ended():
         [True, False, False, False], [{"end": e} for e in ("success", "failed", "timeout", "failed")]
     )
     assert loop.endings() == {"failed": 2, "success": 1, "timeout": 1}
+    drives = ClosedLoop(
+        [True, False, False],
+        [
+            {"end": e, "condition": c}
+            for e, c in (("success", "day"), ("off_road", "night"), ("collision", "night"))
+        ],
+    )
+    assert drives.endings("condition") == {"day": {"success": 1}, "night": {"collision": 1, "off_road": 1}}
