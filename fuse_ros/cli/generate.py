@@ -24,6 +24,7 @@ def generate_config(cfg: DictConfig) -> GenerateConfig:
         bag=cfg.bag,
         overwrite=cfg.overwrite,
         max_steps=cfg.max_steps,
+        action_noise=cfg.action_noise,
         breakdown=tuple(cfg.breakdown),
     )
 
@@ -45,10 +46,10 @@ def report(summary: dict, out: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
 def _main(cfg: DictConfig) -> None:
-    config = generate_config(cfg)
     try:
+        config = generate_config(cfg)
         summary = generate(config, progress=cfg.progress)
-    except ValueError as err:  # bad task, existing dataset, unreadable file: say what, not a traceback
+    except ValueError as err:  # bad task or value, existing dataset, unreadable file: no traceback
         sys.exit(f"fuse-generate: {err}")
     report(summary, config.out)
 

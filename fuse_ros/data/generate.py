@@ -45,6 +45,7 @@ class GenerateConfig:
     bag: bool = False
     overwrite: bool = False
     max_steps: int | None = None
+    action_noise: float = 0.0  # std of noise on the executed action; the expert's is recorded (DART)
     breakdown: tuple[str, ...] = ("variant", "condition", "task")  # reset-info keys to report success by
 
     def __post_init__(self) -> None:
@@ -52,6 +53,8 @@ class GenerateConfig:
             raise ValueError(f"episodes must be >= 1, got {self.episodes}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if not self.action_noise >= 0.0:
+            raise ValueError(f"action_noise must be >= 0 (a std in action units), got {self.action_noise}")
 
 
 def episode_seed(seed: int, index: int) -> int:
@@ -76,7 +79,10 @@ class _Worker:
 
     def run(self, index: int) -> dict[str, Any]:
         config, start = self.config, time.perf_counter()
-        episode = record_episode(self.env, self.expert, episode_seed(config.seed, index), config.max_steps)
+        seed = episode_seed(config.seed, index)
+        episode = record_episode(
+            self.env, self.expert, seed, config.max_steps, action_noise=config.action_noise
+        )
         seconds = time.perf_counter() - start
         name, size, bag_size = episode_name(index), 0, 0
         if episode.succeeded or config.keep_failed:
@@ -137,6 +143,7 @@ def summarize(config: GenerateConfig, records: list[dict[str, Any]], seconds: fl
         "task": config.task,
         "env": dict(config.env),
         "seed": config.seed,
+        "action_noise": config.action_noise,
         "workers": config.workers,
         "episodes": len(records),
         "episodes_kept": len(kept),

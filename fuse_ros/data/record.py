@@ -55,10 +55,18 @@ def _ending(success: list[bool], terminated: bool, info: dict) -> str:
 
 
 def record_episode(
-    env: gym.Env, actor: Actor, seed: int, max_steps: int | None = None, options: dict | None = None
+    env: gym.Env,
+    actor: Actor,
+    seed: int,
+    max_steps: int | None = None,
+    options: dict | None = None,
+    action_noise: float = 0.0,
 ) -> Episode:
     """Run one episode (until terminated, truncated or `max_steps`) and return it; `options` go to
-    env.reset (e.g. {"variant": "audio"})."""
+    env.reset (e.g. {"variant": "audio"}). With `action_noise` (a std in action units) the simulator
+    executes the actor's action plus Gaussian noise while the actor's own action is recorded, as in
+    DART (Laskey et al., 2017): the data then holds states beside the expert's path, labelled with how
+    the expert gets back, which a policy needs once its own small errors have carried it there."""
     spec = env.unwrapped.observation_spec
     obs, info = env.reset(seed=seed, options=options)
     actor.reset()
@@ -66,13 +74,17 @@ def record_episode(
     keys = [key for key in obs if key != "instruction"]
     frames: dict[str, list[np.ndarray]] = {key: [] for key in keys}
     actions, rewards, success, infos = [], [], [], []
+    noise, space = np.random.default_rng(seed), env.action_space
     done = terminated = False
     while not done and (max_steps is None or len(actions) < max_steps):
         for key in keys:
             frames[key].append(np.array(obs[key]))  # copy: simulators may reuse their buffers
         infos.append(info)
         action = np.asarray(actor.act(obs), np.float32)
-        obs, reward, terminated, truncated, info = env.step(action)
+        executed = action
+        if action_noise:
+            executed = np.clip(action + noise.normal(0.0, action_noise, action.shape), space.low, space.high)
+        obs, reward, terminated, truncated, info = env.step(executed.astype(np.float32))
         actions.append(action)
         rewards.append(reward)
         success.append(bool(info.get("success", False)))

@@ -81,9 +81,13 @@ def test_episodes_depend_on_seed_and_index_only(dataset, tmp_path):
     assert same_arrays(pooled, alone) and pooled.instruction == alone.instruction
 
 
-def test_existing_dataset_and_bad_task_are_refused_plainly(dataset):
+def test_existing_dataset_bad_task_and_bad_noise_are_refused_plainly(dataset):
     out, _ = dataset
-    for args in (["task=grasp", f"out={out}"], ["task=juggle", f"out={out}_x"]):
+    for args in (
+        ["task=grasp", f"out={out}"],
+        ["task=juggle", f"out={out}_x"],
+        ["task=grasp", f"out={out}_n", "action_noise=-0.1"],
+    ):
         result = subprocess.run(
             [sys.executable, "-m", "fuse_ros.cli.generate", "episodes=1", *args],
             capture_output=True,
@@ -92,6 +96,7 @@ def test_existing_dataset_and_bad_task_are_refused_plainly(dataset):
         )
         assert result.returncode != 0
         assert result.stderr.startswith("fuse-generate: ") and "Traceback" not in result.stderr
+        assert "noise" in result.stderr or "action_noise" not in args[-1]
 
 
 def test_env_keys_may_be_new_to_the_config():

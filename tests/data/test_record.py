@@ -5,6 +5,7 @@ import pytest
 
 from fuse_ros.data.record import control_period, record_episode
 from fuse_ros.envs import make, make_expert
+from fuse_ros.envs.driving.vehicle import VehicleLimits
 from fuse_ros.instructions import Instructions
 
 
@@ -75,3 +76,33 @@ def test_an_episode_says_how_it_ended():
     assert swerve.meta["end"] == "off_road" and swerve.steps < expert.steps  # the simulator ended it
     assert crash.meta["end"] == "collision"
     assert cut.meta["end"] == "timeout" and cut.steps == 3
+
+
+class Logged:
+    """The expert, with a log of the actions it chose."""
+
+    def __init__(self, expert):
+        self.expert, self.chosen = expert, []
+
+    def reset(self) -> None:
+        self.expert.reset()
+
+    def act(self, obs: dict) -> np.ndarray:
+        self.chosen.append(np.asarray(self.expert.act(obs), np.float32))
+        return self.chosen[-1]
+
+
+def test_action_noise_moves_the_robot_but_records_the_experts_own_actions():
+    env = make("driving", task="lane_keep", cameras=False)
+    try:
+        clean = record_episode(env, make_expert(env), seed=3, max_steps=30)
+        expert = Logged(make_expert(env))
+        noisy = record_episode(env, expert, seed=3, max_steps=30, action_noise=0.1)
+        again = record_episode(env, make_expert(env), seed=3, max_steps=30, action_noise=0.1)
+    finally:
+        env.close()
+    np.testing.assert_array_equal(noisy.actions, np.stack(expert.chosen))  # the labels: the expert's
+    given = noisy.observations["proprio"][1:, 1] / VehicleLimits().max_steer  # steering after each step
+    assert np.abs(given - noisy.actions[:-1, 0]).max() > 0.1  # was not the expert's (without noise: 0)
+    assert np.abs(noisy.observations["proprio"] - clean.observations["proprio"]).max() > 0.05
+    np.testing.assert_array_equal(noisy.actions, again.actions)  # the noise repeats with the seed
