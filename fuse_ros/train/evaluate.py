@@ -54,25 +54,31 @@ class ClosedLoop:
     def success(self) -> float:
         return float(np.mean(self.outcomes))
 
+    def _grouped(self, key: str) -> dict[str, list[int]]:
+        """Episode indices per value of a reset fact (episodes without it left out), values sorted."""
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, meta in enumerate(self.meta):
+            if key in meta:
+                groups[meta[key]].append(i)
+        return dict(sorted(groups.items()))
+
     def by(self, key: str) -> dict[str, float]:
         """Success rate per value of a reset fact, e.g. by("variant") or by("condition")."""
-        groups: dict[str, list[bool]] = defaultdict(list)
-        for ok, meta in zip(self.outcomes, self.meta, strict=True):
-            if key in meta:
-                groups[meta[key]].append(ok)
-        return {value: float(np.mean(oks)) for value, oks in sorted(groups.items())}
+        return {
+            value: float(np.mean([self.outcomes[i] for i in ix])) for value, ix in self._grouped(key).items()
+        }
 
     def endings(self, by: str | None = None) -> dict:
         """Episodes per ending ("success", "failed": a wrong choice, "collision", "off_road", "timeout"),
         overall or per value of a reset fact (by="condition"): a policy that chooses wrongly or crashes
         needs better senses, one that never chooses or leaves the road may need better motor skill."""
+
+        def count(indices) -> dict[str, int]:
+            return dict(sorted(Counter(self.meta[i]["end"] for i in indices).items()))
+
         if by is None:
-            return dict(sorted(Counter(meta["end"] for meta in self.meta).items()))
-        groups: dict[str, Counter] = defaultdict(Counter)
-        for meta in self.meta:
-            if by in meta:
-                groups[meta[by]][meta["end"]] += 1
-        return {value: dict(sorted(counts.items())) for value, counts in sorted(groups.items())}
+            return count(range(len(self.meta)))
+        return {value: count(ix) for value, ix in self._grouped(by).items()}
 
 
 def closed_loop(
