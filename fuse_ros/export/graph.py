@@ -26,6 +26,7 @@ from fuse_ros.policy import ACTION, LANGUAGE, Policy
 
 OUTPUTS = ("actions", "embedding", "description")
 TASK_TOKENS, TASK_MASK = "task_tokens", "task_mask"
+ACTION_NOISE = "action_noise"  # a diffusion head's starting noise (B, chunk, A), standard normal
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,15 @@ class InferenceGraph(nn.Module):
         specs += [TensorSpec(f"{s.name}_valid", "bool", ("batch", c.window)) for s in self.policy.spec]
         specs.append(TensorSpec(TASK_TOKENS, "float32", ("batch", c.max_task_tokens, c.text_dim)))
         specs.append(TensorSpec(TASK_MASK, "bool", ("batch", c.max_task_tokens)))
+        if self.samples_noise:
+            chunk = ("batch", c.action_chunk, c.action_dims[self.embodiment])
+            specs.append(TensorSpec(ACTION_NOISE, "float32", chunk))
         return specs
+
+    @property
+    def samples_noise(self) -> bool:
+        """Whether the actions are denoised from an ACTION_NOISE input (a diffusion head)."""
+        return "actions" in self.output_names and self.policy.config.action_head == "diffusion"
 
     def output_specs(self) -> list[TensorSpec]:
         c = self.policy.config
@@ -148,7 +157,8 @@ class InferenceGraph(nn.Module):
         results = {}
         if "actions" in self.output_names:
             out = p.backbone(instructed, task, (ACTION,))
-            actions = p.action_heads[self.embodiment](out[ACTION])[:, -1]  # (B, chunk, A)
+            noise = inputs[ACTION_NOISE] if self.samples_noise else None
+            actions = p.action_heads[self.embodiment].sample(out[ACTION], noise)  # (B, chunk, A)
             if self.normalized:
                 actions = actions * self.actions_std + self.actions_mean
             results["actions"] = actions

@@ -26,6 +26,78 @@ class ActionHead(nn.Module):
         pooled = readouts.tokens.mean(dim=2)  # (B, T, D)
         return self.net(pooled).unflatten(-1, (self.chunk, self.action_dim))  # (B, T, chunk, A)
 
+    def regression(self, readouts: TokenGroup, actions: Tensor) -> tuple[Tensor, Tensor]:
+        """What the action loss compares: the predicted chunks and the demonstrated ones (B, T, chunk, A)."""
+        return self(readouts), actions
+
+    def sample(self, readouts: TokenGroup, noise: Tensor | None = None) -> Tensor:
+        """The chunk (B, chunk, A) for the newest step (`noise` is for the diffusion head's sake)."""
+        return self(readouts)[:, -1]
+
+
+DIFFUSION_CLIP = 5.0  # normalised actions (in standard deviations) a denoised chunk is clipped to (Octo)
+
+
+def cosine_schedule(steps: int, offset: float = 0.008) -> Tensor:
+    """alpha-bar (steps,) of the cosine noise schedule (Nichol & Dhariwal 2021), each beta <= 0.999."""
+    t = torch.arange(steps + 1, dtype=torch.float64) / steps
+    f = torch.cos((t + offset) / (1 + offset) * math.pi / 2)
+    betas = (1 - f[1:] / f[:-1]).clamp(max=0.999)
+    return torch.cumprod(1 - betas, 0).float()
+
+
+def _residual_block(width: int) -> nn.Module:
+    return nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(), nn.Linear(width, width))
+
+
+class DiffusionActionHead(nn.Module):
+    """Octo's diffusion head: a residual MLP denoises a whole chunk, conditioned on the pooled action
+    readouts. Where demonstrations disagree (turn now, or a moment later) a regression head learns their
+    average, which is neither; this head samples one of them. Sampling is DDIM with eta = 0, so one
+    noise draw makes one chunk: the noise is an input, and the exported graph is deterministic."""
+
+    def __init__(
+        self, width: int, action_dim: int, chunk: int, hidden: int, steps: int = 20, blocks: int = 3
+    ):
+        super().__init__()
+        self.action_dim, self.chunk, self.steps = action_dim, chunk, steps
+        self.register_buffer("alpha_bar", cosine_schedule(steps), persistent=False)
+        self.time = nn.Embedding(steps, hidden)
+        self.inputs = nn.Linear(width + chunk * action_dim, hidden)
+        self.blocks = nn.ModuleList(_residual_block(hidden) for _ in range(blocks))
+        self.out = nn.Sequential(nn.LayerNorm(hidden), nn.Linear(hidden, chunk * action_dim))
+
+    def forward(self, condition: Tensor, noisy: Tensor, t: Tensor) -> Tensor:
+        """The noise in `noisy` (..., chunk, A) at diffusion steps `t` (...), given `condition` (..., D)."""
+        x = self.inputs(torch.cat([condition, noisy.flatten(-2)], -1)) + self.time(t)
+        for block in self.blocks:
+            x = x + block(x)
+        return self.out(x).unflatten(-1, (self.chunk, self.action_dim))
+
+    def regression(self, readouts: TokenGroup, actions: Tensor) -> tuple[Tensor, Tensor]:
+        """The predicted and the true noise of the demonstrated chunks, noised at random steps."""
+        condition = readouts.tokens.mean(dim=2)  # (B, T, D)
+        t = torch.randint(self.steps, condition.shape[:2], device=condition.device)
+        noise = torch.randn_like(actions)
+        keep = self.alpha_bar[t][..., None, None]
+        noisy = keep.sqrt() * actions + (1 - keep).sqrt() * noise
+        return self(condition, noisy, t), noise
+
+    def sample(self, readouts: TokenGroup, noise: Tensor | None = None) -> Tensor:
+        """A chunk (B, chunk, A) for the newest step, denoised from `noise` (default: a fresh draw)."""
+        condition = readouts.tokens[:, -1].mean(dim=1)  # (B, D)
+        shape = (condition.shape[0], self.chunk, self.action_dim)
+        x = torch.randn(shape, device=condition.device) if noise is None else noise
+        for step in reversed(range(self.steps)):
+            t = torch.full(shape[:1], step, dtype=torch.long, device=condition.device)
+            keep = self.alpha_bar[step]
+            keep_next = self.alpha_bar[step - 1] if step else torch.ones_like(keep)
+            eps = self(condition, x, t)
+            clean = ((x - (1 - keep).sqrt() * eps) / keep.sqrt()).clamp(-DIFFUSION_CLIP, DIFFUSION_CLIP)
+            eps = (x - keep.sqrt() * clean) / (1 - keep).sqrt()
+            x = keep_next.sqrt() * clean + (1 - keep_next).sqrt() * eps
+        return x
+
 
 class ContrastiveHead(nn.Module):
     """FuSe's multimodal contrastive head: one pooling head puts the language readouts (what the sensors

@@ -29,7 +29,10 @@ POSITIVE_INTS = (
     "description_tokens",
     "vocab_size",
     "bev_patch",
+    "diffusion_steps",
 )
+
+ACTION_HEADS = ("chunk", "diffusion")  # regression of the chunk (FuSe's MSE head), or Octo's diffusion head
 
 FILM_GROUPS = ("visual", "tactile", "audio")  # the stems FiLM can condition (conv stacks)
 
@@ -74,7 +77,9 @@ class PolicyConfig:
     # --- heads
     action_dims: dict[str, int] = field(default_factory=lambda: {"manipulation": 7})  # embodiment -> dim
     action_chunk: int = 4
-    action_loss: str = "mse"  # "mse" or "l1"
+    action_loss: str = "mse"  # "mse" or "l1" (the diffusion head's: on the predicted noise)
+    action_head: str = "chunk"  # ACTION_HEADS
+    diffusion_steps: int = 20  # denoising steps of the diffusion head (Octo: 20)
     embed_dim: int = 256  # shared contrastive embedding (FuSe: 512)
     description_tokens: int = 24
     vocab_size: int = MINILM_VOCAB
@@ -106,6 +111,7 @@ class PolicyConfig:
         require(set(self.film) <= set(FILM_GROUPS), "film", f"a list of sensing groups among {FILM_GROUPS}")
         require(self.action_chunk >= 4, "action_chunk", ">= 4")
         require(self.action_loss in ("mse", "l1"), "action_loss", "'mse' or 'l1'")
+        require(self.action_head in ACTION_HEADS, "action_head", f"one of {ACTION_HEADS}")
         require(
             bool(self.action_dims) and all(k.isidentifier() and v > 0 for k, v in self.action_dims.items()),
             "action_dims",

@@ -12,7 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from fuse_ros.nn.heads import ActionHead, ContrastiveHead, GenerationHead, OccupancyHead
+from fuse_ros.nn.heads import (
+    ActionHead,
+    ContrastiveHead,
+    DiffusionActionHead,
+    GenerationHead,
+    OccupancyHead,
+)
 from fuse_ros.nn.tokenizers import (
     AudioTokenizer,
     ImageTokenizer,
@@ -59,6 +65,12 @@ TOKENIZERS: dict[Kind, Callable[[ModalitySpec, PolicyConfig], Tokenizer]] = {
 }
 
 
+def _action_head(c: PolicyConfig, action_dim: int) -> ActionHead | DiffusionActionHead:
+    if c.action_head == "diffusion":
+        return DiffusionActionHead(c.width, action_dim, c.action_chunk, c.mlp_dim, c.diffusion_steps)
+    return ActionHead(c.width, action_dim, c.action_chunk, c.mlp_dim)
+
+
 def _tracing() -> bool:
     """True while torch.compile, torch.export or the legacy ONNX exporter traces: no data-dependent checks."""
     return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
@@ -86,9 +98,7 @@ class Policy(nn.Module):
             {k: nn.Parameter(torch.randn(n, c.width) * 0.02) for k, n in sizes.items()}
         )
         self.transformer = BlockTransformer(c.width, c.depth, c.heads, c.mlp_dim, c.window, c.dropout)
-        self.action_heads = nn.ModuleDict(
-            {k: ActionHead(c.width, dim, c.action_chunk, c.mlp_dim) for k, dim in c.action_dims.items()}
-        )
+        self.action_heads = nn.ModuleDict({k: _action_head(c, dim) for k, dim in c.action_dims.items()})
         self.contrastive = ContrastiveHead(c.width, c.text_dim, c.embed_dim, c.heads, c.mlp_dim)
         self.generation = GenerationHead(c.width, c.vocab_size, c.description_tokens, c.heads, c.mlp_dim)
         self.occupancy = OccupancyHead(c.width, c.bev_grid, c.bev_patch) if c.bev_grid else None
@@ -224,15 +234,17 @@ class Policy(nn.Module):
         valid: Mapping[str, Tensor] | None = None,
         task: TokenGroup | None = None,
         embodiment: str | None = None,
+        noise: Tensor | None = None,
     ) -> Tensor:
         """The action chunk (B, chunk, A) for the newest step, from every sensor. Give the whole window
-        as in training, history not yet seen marked invalid."""
+        as in training, history not yet seen marked invalid. `noise` (B, chunk, A): where a diffusion
+        head starts (default: a fresh draw); a regression head has no use for it."""
         if embodiment is None:
             if len(self.action_heads) != 1:
                 raise ValueError(f"choose an embodiment among {list(self.action_heads)}")
             embodiment = next(iter(self.action_heads))
         out = self(batch, valid, task, readouts=(ACTION,))
-        return self.action_heads[embodiment](out[ACTION])[:, -1]
+        return self.action_heads[embodiment].sample(out[ACTION], noise)
 
     def embed(
         self,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from fuse_ros.export.graph import TASK_MASK, TASK_TOKENS
+from fuse_ros.export.graph import ACTION_NOISE, TASK_MASK, TASK_TOKENS
 from fuse_ros.export.manifest import Manifest
 from fuse_ros.nn.tokens import TokenGroup
 from fuse_ros.observation import ObservationSpec
@@ -42,9 +42,12 @@ def stack_feeds(feeds: Sequence[Mapping[str, np.ndarray]], manifest: Manifest) -
 class Preprocessor:
     """`push` one observation per control step, then `feeds` for the model (batch 1, or copies of it)."""
 
-    def __init__(self, manifest: Manifest, encoder: Encoder | None = None):
-        """encoder: text -> task tokens (e.g. `LanguageEncoder.encode`); None runs without language."""
+    def __init__(self, manifest: Manifest, encoder: Encoder | None = None, seed: int = 0):
+        """encoder: text -> task tokens (e.g. `LanguageEncoder.encode`); None runs without language.
+        seed: of the diffusion head's noise, where the model takes it (the same seed, the same actions)."""
         self.manifest = manifest
+        self.noise = next((t for t in manifest.inputs if t.name == ACTION_NOISE), None)
+        self.rng = np.random.default_rng(seed)
         self.spec: ObservationSpec = spec_from_json(manifest.observation)
         self.window = int(manifest.preprocessing["outside"]["window"])
         task = manifest.preprocessing["outside"]["task_tokens"]
@@ -94,4 +97,7 @@ class Preprocessor:
                 feeds[s.name] = np.stack([s.zeros() if r is None else r for r in readings])
             feeds[f"{s.name}_valid"] = valid
         feeds[TASK_TOKENS], feeds[TASK_MASK] = self.task(instruction)
-        return {k: np.repeat(v[None], batch, axis=0) for k, v in feeds.items()}
+        feeds = {k: np.repeat(v[None], batch, axis=0) for k, v in feeds.items()}
+        if self.noise is not None:  # each copy its own draw: a batch of samples of the same moment
+            feeds[ACTION_NOISE] = self.rng.standard_normal((batch, *self.noise.shape[1:]), np.float32)
+        return feeds

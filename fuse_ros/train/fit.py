@@ -27,6 +27,7 @@ ACTION_ONLY = LossWeights(contrastive=0.0, generation=0.0)
 @torch.no_grad()
 def action_loss(run: str | Path, data: str | Path, windows: int = 512, batch_size: int = 64) -> float:
     """Mean normalised action loss of the run's policy over `windows` windows drawn from `data` (seed 0)."""
+    torch.manual_seed(0)  # a diffusion head's loss noises the chunks at random steps
     policy = load_policy(run).eval()
     objective = Objective(policy, next(iter(policy.action_heads)), ACTION_ONLY)
     language = LanguageEncoder(policy.config.max_task_tokens)

@@ -127,8 +127,8 @@ class Objective(nn.Module):
         if self.training and self.sensor_dropout:
             sensed = self._drop_senses(sensed)
         out = p.backbone(sensed, targets.task, readouts=(ACTION, BEV) if occupancy else (ACTION,))
-        pred = p.action_heads[self.embodiment](out[ACTION])  # (B, W, chunk, A)
-        terms = {"action": losses.action_loss(pred, batch.actions, batch.action_mask, p.config.action_loss)}
+        pred, target = p.action_heads[self.embodiment].regression(out[ACTION], batch.actions)
+        terms = {"action": losses.action_loss(pred, target, batch.action_mask, p.config.action_loss)}
         if occupancy:  # readouts see nothing of one another: the action readout's result is unchanged
             real = batch.action_mask.any(-1)  # (B, W): steps of the episode, not padding
             terms["occupancy"] = losses.occupancy_loss(p.occupancy(out[BEV]), batch.occupancy, real)

@@ -16,6 +16,7 @@ from fuse_ros.nn.tokens import TokenGroup
 from fuse_ros.policy import load_policy, save_policy
 from fuse_ros.policy.normalize import Normalizer
 from fuse_ros.runtime.ort_runtime import OrtRuntime
+from fuse_ros.runtime.preprocess import Preprocessor
 from tests.export.conftest import make_checkpoint
 
 
@@ -131,3 +132,20 @@ def test_wrong_feeds_name_the_input(driving_export):
         runtime.infer({k: v for k, v in feeds.items() if k != "task_mask"})
     with pytest.raises(ExportError, match="outside the exported range"):
         runtime.infer(random_feeds(manifest, batch=1, points=9000))
+
+
+def test_a_diffusion_head_exports_with_its_starting_noise_as_an_input(tmp_path):
+    checkpoint = make_checkpoint("driving", tmp_path / "checkpoint", stats=True, action_head="diffusion")
+    export_onnx(checkpoint, tmp_path / "export", outputs=("actions",))
+    manifest = Manifest.read(tmp_path / "export")
+    assert {t.name: t.shape for t in manifest.inputs}["action_noise"] == ("batch", 4, 2)
+    assert verify(checkpoint, tmp_path / "export", "driving", steps=3)["actions"]["max_abs_err"] <= 1e-4
+    runtime, feeds = OrtRuntime(tmp_path / "export"), random_feeds(manifest, batch=2, points=64)
+    first = runtime.infer(feeds)["actions"]
+    np.testing.assert_array_equal(runtime.infer(feeds)["actions"], first)  # the noise decides, nothing else
+    feeds["action_noise"] = feeds["action_noise"][::-1].copy()
+    assert not np.allclose(runtime.infer(feeds)["actions"], first)
+    # the robot loop draws the noise from its seed: reproducible episodes, a fresh draw per copy
+    noise = [Preprocessor(manifest, seed=7).feeds(batch=2)["action_noise"] for _ in range(2)]
+    np.testing.assert_array_equal(noise[0], noise[1])
+    assert noise[0].shape == (2, 4, 2) and not np.allclose(noise[0][0], noise[0][1])

@@ -4,8 +4,16 @@ import pytest
 import torch
 
 from fuse_ros.nn.attention import AttentionPool
-from fuse_ros.nn.heads import ActionHead, ContrastiveHead, GenerationHead, OccupancyHead
+from fuse_ros.nn.heads import (
+    ActionHead,
+    ContrastiveHead,
+    DiffusionActionHead,
+    GenerationHead,
+    OccupancyHead,
+    cosine_schedule,
+)
 from fuse_ros.nn.tokens import TokenGroup
+from fuse_ros.train.losses import action_loss
 
 torch.manual_seed(0)
 D = 16
@@ -61,3 +69,48 @@ def test_generation_head_maps_between_classes_and_text_encoder_ids():
         head.classes(torch.tensor([[5]]), torch.tensor([[True]]))
     with pytest.raises(ValueError, match="3 distinct token ids for a head of 4"):
         head.set_vocabulary([1, 2, 3])
+
+
+def _fit_two_ways_to_act(head, steps: int = 300) -> None:
+    """Every demonstration in the same state: half the chunks all +1, half all -1 (turn now one way or
+    the other), as at a lane change the demonstrations disagree about."""
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(head.parameters(), 3e-3)
+    state = TokenGroup(torch.ones(64, 1, 1, D), torch.ones(64, 1, 1, dtype=torch.bool))
+    for _ in range(steps):
+        actions = (torch.randint(2, (64, 1, 1, 1)) * 2.0 - 1).expand(64, 1, 4, 2)
+        loss = action_loss(*head.regression(state, actions))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def test_diffusion_head_samples_one_of_two_demonstrated_chunks_where_regression_averages_them():
+    state = TokenGroup(torch.ones(400, 1, 1, D), torch.ones(400, 1, 1, dtype=torch.bool))
+    regression = ActionHead(D, action_dim=2, chunk=4, hidden=64)
+    _fit_two_ways_to_act(regression)
+    with torch.no_grad():
+        assert regression.sample(state).abs().max() < 0.2  # the average of +1 and -1: neither
+    diffusion = DiffusionActionHead(D, action_dim=2, chunk=4, hidden=64)
+    _fit_two_ways_to_act(diffusion)
+    with torch.no_grad():
+        chunks = diffusion.sample(state)
+    assert chunks.shape == (400, 4, 2)
+    assert (chunks.abs() > 0.7).float().mean() > 0.6  # near one of the two, not between
+    ways = torch.sign(chunks).flatten(1)
+    assert (ways == ways[:, :1]).all(1).float().mean() > 0.9  # a whole chunk goes one way
+    assert 0.25 < (ways[:, 0] > 0).float().mean() < 0.75  # both ways are sampled
+
+
+def test_diffusion_head_denoises_the_same_noise_to_the_same_chunk():
+    torch.manual_seed(0)
+    head = DiffusionActionHead(D, action_dim=2, chunk=4, hidden=32, steps=8)
+    readouts = TokenGroup(torch.randn(3, 2, 1, D), torch.ones(3, 2, 1, dtype=torch.bool))
+    noise = torch.randn(3, 4, 2)
+    with torch.no_grad():
+        first, again = head.sample(readouts, noise), head.sample(readouts, noise)
+        other = head.sample(readouts)  # a fresh draw
+    assert torch.equal(first, again) and not torch.allclose(first, other)
+    assert first.abs().max() <= 5.0  # clipped like Octo's, in standard deviations
+    schedule = cosine_schedule(20)  # almost clean at the first step, almost pure noise at the last
+    assert schedule[0] > 0.99 and schedule[-1] < 1e-3 and (schedule.diff() < 0).all()

@@ -33,6 +33,8 @@ def test_small_backbone_has_octo_smalls_size():
         ({"window": 1}, "window"),
         ({"action_chunk": 2}, "action_chunk"),
         ({"action_loss": "huber"}, "action_loss"),
+        ({"action_head": "flow"}, "action_head"),
+        ({"diffusion_steps": 0}, "diffusion_steps"),
         ({"action_dims": {}}, "action_dims"),
         ({"action_dims": {"arm": 0}}, "action_dims"),
         ({"dropout": 1.0}, "dropout"),

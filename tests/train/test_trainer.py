@@ -61,6 +61,23 @@ def test_fuse_fine_tuning_loads_the_pretrained_weights_onto_new_sensors(
     )
 
 
+def test_a_diffusion_head_takes_the_place_of_the_generalists_regression_head(
+    dataset, pretrained, tmp_path, tiny, capsys
+):
+    diffusion = {**tiny, "action_head": "diffusion", "diffusion_steps": 5}
+    trainer = Trainer(config(dataset, tmp_path / "run", diffusion, init=str(pretrained)))
+    new, dropped = capsys.readouterr().out.split("new (freshly initialised):")[1].split("dropped")[:2]
+    assert "action_heads.manipulation" in new and "action_heads.manipulation" in dropped
+    assert np.isfinite(trainer.run()["action"])
+    policy = load_policy(tmp_path / "run").eval()
+    batch = next(trainer.batches())
+    noise = torch.randn(4, policy.config.action_chunk, 7)
+    with torch.no_grad():
+        chunks = [policy.predict_actions(batch.observations, batch.valid, noise=noise) for _ in range(2)]
+    assert chunks[0].shape == (4, policy.config.action_chunk, 7) and torch.isfinite(chunks[0]).all()
+    assert torch.equal(chunks[0], chunks[1])
+
+
 def test_the_language_losses_train_the_new_sensors_and_action_only_does_not(dataset, tmp_path, tiny):
     trainer = Trainer(config(dataset, tmp_path / "run", tiny))
     batch = next(trainer.batches())
