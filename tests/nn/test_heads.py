@@ -96,7 +96,7 @@ def test_diffusion_head_samples_one_of_two_demonstrated_chunks_where_regression_
     with torch.no_grad():
         chunks = diffusion.sample(state)
     assert chunks.shape == (400, 4, 2)
-    assert (chunks.abs() > 0.7).float().mean() > 0.6  # near one of the two, not between
+    assert (chunks.abs() > 0.7).float().mean() > 0.85  # near one of the two, not between
     ways = torch.sign(chunks).flatten(1)
     assert (ways == ways[:, :1]).all(1).float().mean() > 0.9  # a whole chunk goes one way
     assert 0.25 < (ways[:, 0] > 0).float().mean() < 0.75  # both ways are sampled
