@@ -77,7 +77,7 @@ class PolicyConfig:
     # --- heads
     action_dims: dict[str, int] = field(default_factory=lambda: {"manipulation": 7})  # embodiment -> dim
     action_chunk: int = 4
-    action_loss: str = "mse"  # "mse" or "l1" (the diffusion head's: on the predicted noise)
+    action_loss: str = "mse"  # "mse" or "l1" (the diffusion head: on its denoised chunks)
     action_head: str = "chunk"  # ACTION_HEADS
     diffusion_steps: int = 20  # denoising steps of the diffusion head (Octo: 20)
     embed_dim: int = 256  # shared contrastive embedding (FuSe: 512)
