@@ -88,6 +88,7 @@ def probe(
 ) -> ChoiceReport:
     """Each decision is asked at its own step (first action of the chunk) and at the DECISION_LEAD steps
     before it (later actions), as a policy that replans every step or every other step would meet it."""
+    torch.manual_seed(0)  # a diffusion head's noise: the same probe, the same answer
     policy = load_policy(checkpoint).eval()
     normalizer = Normalizer.load(checkpoint)
     unknown = [m for m in drop if m not in policy.tokenizers]
