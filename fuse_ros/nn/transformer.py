@@ -11,6 +11,7 @@ row with nothing valid to attend to stays finite instead of turning into NaN.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -22,10 +23,24 @@ from fuse_ros.nn.tokens import TokenGroup
 TASK, OBSERVATION, READOUT = 0, 1, 2
 
 
+def tracing() -> bool:
+    """True while torch.compile, torch.export or the legacy ONNX exporter traces."""
+    return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
+
+
 def attention_rules(task_len: int, steps: int, groups: Sequence[tuple[int, bool]], device=None) -> Tensor:
     """(S, S) bool, True where the query (row) may attend to the key (column).
 
-    `groups` lists the groups of one step in sequence order as (tokens, is_readout)."""
+    `groups` lists the groups of one step in sequence order as (tokens, is_readout). Read-only: one
+    tensor per layout and device is kept, so a step makes no host-to-device copy (which a CUDA graph
+    cannot capture) and a training step's passes reuse their few layouts. Tracers get a fresh one: theirs
+    are symbolic."""
+    build = _rules.__wrapped__ if tracing() else _rules
+    return build(task_len, steps, tuple(groups), torch.device(device or "cpu"))
+
+
+@functools.lru_cache(maxsize=64)
+def _rules(task_len: int, steps: int, groups: tuple[tuple[int, bool], ...], device: torch.device) -> Tensor:
     role, step, group = [TASK] * task_len, [-1] * task_len, [-1] * task_len
     for t in range(steps):
         for g, (n, is_readout) in enumerate(groups):

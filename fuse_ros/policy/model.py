@@ -28,7 +28,7 @@ from fuse_ros.nn.tokenizers import (
     Tokenizer,
 )
 from fuse_ros.nn.tokens import TokenGroup
-from fuse_ros.nn.transformer import BlockTransformer
+from fuse_ros.nn.transformer import BlockTransformer, tracing
 from fuse_ros.observation import Kind, ModalitySpec, ObservationError, ObservationSpec
 from fuse_ros.policy.config import PolicyConfig
 
@@ -72,8 +72,10 @@ def _action_head(c: PolicyConfig, action_dim: int) -> ActionHead | DiffusionActi
 
 
 def _tracing() -> bool:
-    """True while torch.compile, torch.export or the legacy ONNX exporter traces: no data-dependent checks."""
-    return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
+    """True while a tracer runs or a CUDA graph is captured: no data-dependent checks (an exported or
+    captured graph's non-finite actions are dropped downstream, by the ChunkExecutor)."""
+    capturing = torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()
+    return tracing() or capturing
 
 
 class Policy(nn.Module):

@@ -92,6 +92,10 @@ class Language:
             texts = [self._description(d, combo) for d in batch.descriptions]
             ids, mask = self.encoder.tokenize(texts, self.policy.config.description_tokens)
             mask &= torch.tensor([bool(t) for t in texts])[:, None]
+            ids, mask = (
+                ids.to(self.encoder.device),
+                mask.to(self.encoder.device),
+            )  # the tokenizer's are on the CPU
             targets.descriptions[combo] = (self.policy.generation.classes(ids.contiguous(), mask), mask)
         return targets
 
