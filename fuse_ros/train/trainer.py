@@ -37,6 +37,8 @@ from fuse_ros.train.dataset import WindowDataset, collate
 from fuse_ros.train.objective import Language, LossWeights, Objective, description_vocabulary, total
 from fuse_ros.train.state import METRICS_FILE, OPTIMIZER_FILE, load_optimizer, read_training, save_run
 
+PRECISIONS = ("fp32", "bf16")
+
 
 @dataclass
 class TrainConfig:
@@ -65,10 +67,14 @@ class TrainConfig:
     save_every: int = 100
     resume: bool = True  # continue a run found in `out`
     progress: bool = True
+    compile: bool = False  # torch.compile each transformer block (GPU: faster steps after a warm-up)
+    precision: str = "fp32"  # fp32, or bf16 autocast (weights, gradients and AdamW stay fp32)
 
     def __post_init__(self) -> None:
         if not self.data:
             raise ValueError("data: give at least one dataset folder")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
         if self.steps < 1 or self.batch_size < 2:
             raise ValueError(f"steps must be >= 1 and batch_size >= 2, got {self.steps}, {self.batch_size}")
         if not (isinstance(self.decision_weight, int) and self.decision_weight >= 1):
@@ -139,6 +145,12 @@ class Trainer:
         self.language = LanguageEncoder(base.max_task_tokens, self.device)
         self.policy = self._build_policy(spec, resuming)
         self.objective = Objective(self.policy, c.embodiment, c.loss, c.sensor_dropout)
+        self.model: torch.nn.Module = self.objective  # what a step calls: maybe DDP-wrapped
+        if self.world > 1:
+            self.model = DistributedDataParallel(self.objective, find_unused_parameters=True)
+        if c.compile:  # block by block: the passes differ in which sensors they see, not in their blocks
+            for block in self.policy.transformer.blocks:
+                block.compile()
         self.texts = Language(self.language, self.policy)
         decay = [p for n, p in self.policy.named_parameters() if p.dim() >= 2 and "position" not in n]
         rest = [p for n, p in self.policy.named_parameters() if not (p.dim() >= 2 and "position" not in n)]
@@ -234,7 +246,7 @@ class Trainer:
             yield from self._loader(epoch, skip)
             epoch, skip = epoch + 1, 0
 
-    def train_step(self, model: torch.nn.Module, batch) -> dict[str, float]:
+    def train_step(self, batch) -> dict[str, float]:
         """One optimisation step; returns the logged figures."""
         c = self.config
         rng = np.random.default_rng((c.seed, self.step))  # the same combinations on every rank
@@ -242,7 +254,8 @@ class Trainer:
         targets = self.texts.prepare(batch.to(self.device), c.loss, combos)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.step, c)
-        terms = model(batch, targets)
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=c.precision == "bf16"):
+            terms = self.model(batch, targets)
         loss = total(terms, c.loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -262,9 +275,6 @@ class Trainer:
     def run(self) -> dict[str, float]:
         """Train to `steps`, logging and saving as configured; returns the last logged figures."""
         c = self.config
-        model = self.objective
-        if self.world > 1:
-            model = DistributedDataParallel(self.objective, find_unused_parameters=True)
         self._say(
             f"{self.policy.config.width}x{self.policy.config.depth} policy over {self.policy.spec.names()}"
         )
@@ -272,7 +282,7 @@ class Trainer:
         bar = tqdm(total=c.steps, initial=self.step, disable=not c.progress or self.rank != 0, desc="train")
         batches, figures, start = self.batches(), {}, time.perf_counter()
         while self.step < c.steps:
-            figures = self.train_step(model, next(batches))
+            figures = self.train_step(next(batches))
             bar.update(1)
             bar.set_postfix(loss=f"{figures['loss']:.3f}", action=f"{figures['action']:.3f}")
             if writer and (self.step % c.log_every == 0 or self.step == c.steps):

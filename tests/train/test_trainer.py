@@ -7,6 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 from fuse_ros.policy import load_policy
+from fuse_ros.train import benchmark
 from fuse_ros.train.fit import action_loss
 from fuse_ros.train.objective import LossWeights, Objective, total
 from fuse_ros.train.state import read_metrics
@@ -205,3 +206,34 @@ def test_with_film_the_action_loss_trains_the_instruction_into_the_cameras_and_l
         targets = trainer.texts.prepare(batch, weights, [])
         total(Objective(trainer.policy, "manipulation", weights)(batch, targets), weights).backward()
         assert (film.grad is not None and film.grad.abs().sum() > 0) == film_learns
+
+
+def test_compiled_blocks_and_bf16_autocast_take_the_step_eager_fp32_takes(dataset, tmp_path, tiny):
+    """The GPU options change the arithmetic, not the step: same batch, same sampled combinations, same
+    losses (bf16 to its precision)."""
+    figures = {}
+    for name, options in {"eager": {}, "compiled": {"compile": True}, "bf16": {"precision": "bf16"}}.items():
+        trainer = Trainer(config(dataset, tmp_path / name, tiny, resume=False, **options))
+        figures[name] = trainer.train_step(next(trainer.batches()))
+    eager = figures["eager"]
+    assert any(k.startswith("generation/") for k in eager)
+    for key in ("action", "contrastive", "loss"):
+        assert figures["compiled"][key] == pytest.approx(eager[key], rel=1e-4), key
+        assert figures["bf16"][key] == pytest.approx(eager[key], rel=0.05), key
+        assert figures["bf16"][key] != eager[key], key  # autocast did run in bf16
+
+
+def test_a_precision_other_than_fp32_or_bf16_is_refused():
+    with pytest.raises(ValueError, match=r"precision must be one of \['fp32', 'bf16'\], got 'fp16'"):
+        TrainConfig(data=["x"], out="y", precision="fp16")
+
+
+def test_the_train_benchmark_times_every_setting_it_is_asked_for(dataset, tmp_path, tiny, capsys):
+    out = tmp_path / "bench.json"
+    args = [str(dataset), "--batch", "4", "--warmup", "1", "--repeats", "1", "--precision", "fp32", "bf16"]
+    results = benchmark.main([*args, "--combinations", "0", "2", "--json", str(out)])
+    steps = ["action-only", "FuSe, 0 combinations", "FuSe, 2 combinations"]
+    assert [(r.precision, r.step) for r in results] == [(p, s) for p in ("fp32", "bf16") for s in steps]
+    assert all(r.ms > 0 and r.peak_gib is None for r in results)  # no GPU here: no GPU memory figure
+    assert len(json.loads(out.read_text())["results"]) == 6
+    assert "bf16 FuSe, 2 combinations" in capsys.readouterr().out
