@@ -15,6 +15,7 @@ import json
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -104,17 +105,8 @@ def main(argv: list[str] | None = None) -> list[Result]:
                         flush=True,
                     )
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "preset": args.preset,
-                    "batch": args.batch,
-                    "device": device,
-                    "results": [asdict(r) for r in results],
-                },
-                f,
-                indent=1,
-            )
+        report = {"preset": args.preset, "batch": args.batch, "device": device}
+        Path(args.json).write_text(json.dumps({**report, "results": [asdict(r) for r in results]}, indent=1))
     return results
 
 
