@@ -2,13 +2,14 @@
 
 `language` is not imported here: it loads sentence-transformers, which is slow to import."""
 
-from fuse_ros.nn.heads import ActionHead, ContrastiveHead, GenerationHead, OccupancyHead
+from fuse_ros.nn.heads import ActionHead, BlockedHead, ContrastiveHead, GenerationHead, OccupancyHead
 from fuse_ros.nn.tokens import TokenGroup
 from fuse_ros.nn.transformer import BlockTransformer, attention_rules
 
 __all__ = [
     "ActionHead",
     "BlockTransformer",
+    "BlockedHead",
     "ContrastiveHead",
     "GenerationHead",
     "OccupancyHead",

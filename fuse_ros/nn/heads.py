@@ -181,3 +181,16 @@ class OccupancyHead(nn.Module):
         s, p = self.side, self.patch
         x = self.net(readouts.tokens).view(B, T, s, s, p, p)  # (B, T, row, col, p, p)
         return x.permute(0, 1, 2, 4, 3, 5).reshape(B, T, s * p, s * p)
+
+
+class BlockedHead(nn.Module):
+    """Driving: whether something blocks the ego's path ahead, read from the action readouts, so that what
+    the action head sees carries it (an auxiliary loss; the action loss alone did not teach it)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 1))
+
+    def forward(self, readouts: TokenGroup) -> Tensor:
+        """Action readouts, tokens (B, T, N, D) -> logits (B, T)."""
+        return self.net(readouts.tokens.mean(2))[..., 0]

@@ -85,6 +85,7 @@ class PolicyConfig:
     vocab_size: int = MINILM_VOCAB
     bev_grid: int = 0  # occupancy grid cells per side; 0 = no BEV head
     bev_patch: int = 4  # each BEV readout decodes bev_patch x bev_patch cells
+    blocked_head: bool = False  # driving: whether the path ahead is blocked, from the action readouts
 
     def __post_init__(self) -> None:
         if isinstance(self.film, bool):  # FiLM's first version: true conditioned the cameras only
@@ -118,6 +119,7 @@ class PolicyConfig:
             "a non-empty {embodiment name: dim > 0}",
         )
         require(self.bev_grid >= 0, "bev_grid", ">= 0")
+        require(isinstance(self.blocked_head, bool), "blocked_head", "true or false")
         require(self.bev_grid % self.bev_patch == 0, "bev_grid", f"a multiple of bev_patch={self.bev_patch}")
 
     @classmethod

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from fuse_ros.nn.heads import (
     ActionHead,
+    BlockedHead,
     ContrastiveHead,
     DiffusionActionHead,
     GenerationHead,
@@ -80,8 +81,8 @@ def _tracing() -> bool:
 
 class Policy(nn.Module):
     """Network weights are named `tokenizers.<modality>.*`, `readouts.<group>`, `transformer.*`,
-    `action_heads.<embodiment>.*`, `contrastive.*`, `generation.*`, `occupancy.*`: a sensor's tokenizer
-    carries over to any policy whose spec has a modality of the same name."""
+    `action_heads.<embodiment>.*`, `contrastive.*`, `generation.*`, `occupancy.*`, `blocked.*`: a sensor's
+    tokenizer carries over to any policy whose spec has a modality of the same name."""
 
     def __init__(self, config: PolicyConfig, spec: ObservationSpec):
         super().__init__()
@@ -104,6 +105,7 @@ class Policy(nn.Module):
         self.contrastive = ContrastiveHead(c.width, c.text_dim, c.embed_dim, c.heads, c.mlp_dim)
         self.generation = GenerationHead(c.width, c.vocab_size, c.description_tokens, c.heads, c.mlp_dim)
         self.occupancy = OccupancyHead(c.width, c.bev_grid, c.bev_patch) if c.bev_grid else None
+        self.blocked = BlockedHead(c.width) if c.blocked_head else None
 
     def forward(
         self,

@@ -24,6 +24,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from fuse_ros.data.episodes import DatasetError, Episode, EpisodeStore
+from fuse_ros.envs.driving.geometry import path_blocked
 from fuse_ros.instructions import EMPTY, SIMPLE, Instructions
 from fuse_ros.observation import Kind, ObservationSpec
 from fuse_ros.policy.normalize import Normalizer
@@ -43,6 +44,7 @@ class Batch:
     descriptions: list[dict[str, str]]  # sensing combination -> what was sensed
     episodes: list[str]
     occupancy: Tensor | None = None  # (B, W, G, G) 0/1 at the policy's BEV grid (driving ground truth)
+    blocked: Tensor | None = None  # (B, W) 0/1: something in the ego's path ahead (driving ground truth)
 
     def to(self, device: torch.device | str) -> Batch:
         self.observations = {k: v.to(device) for k, v in self.observations.items()}
@@ -50,6 +52,8 @@ class Batch:
         self.actions, self.action_mask = self.actions.to(device), self.action_mask.to(device)
         if self.occupancy is not None:
             self.occupancy = self.occupancy.to(device)
+        if self.blocked is not None:
+            self.blocked = self.blocked.to(device)
         return self
 
 
@@ -63,6 +67,7 @@ def collate(samples: Sequence[dict]) -> Batch:
         **{key: [s[key] for s in samples] for key in ("instructions", "variants")},
         **{key: [s[key] for s in samples] for key in ("variant_texts", "descriptions", "episodes")},
         occupancy=torch.stack([s["occupancy"] for s in samples]) if "occupancy" in samples[0] else None,
+        blocked=torch.stack([s["blocked"] for s in samples]) if "blocked" in samples[0] else None,
     )
 
 
@@ -91,6 +96,7 @@ class WindowDataset(Dataset):
     A modality of `spec` the data lacks is zero-filled and masked invalid (with a warning), so a
     multisensory policy trains on vision-only data; modalities the data has beyond `spec` are ignored.
     `bev` = (extent, cells): each window also carries the occupancy ground truth at that grid.
+    `blocked`: each window also carries whether an object blocks the ego's path ahead, per step.
     `held_out`: instruction variants never acted on: their episodes are left out, while their texts stay
     in every other episode's contrastive targets (FuSe's zero-shot test, e.g. ("tactile", "audio"))."""
 
@@ -105,13 +111,14 @@ class WindowDataset(Dataset):
         p_rephrase: float = 0.5,
         bev: tuple[float, int] | None = None,
         held_out: Sequence[str] = (),
+        blocked: bool = False,
     ):
         if window < 2 or chunk < 1:
             raise ValueError(f"window must be >= 2 and chunk >= 1, got window={window}, chunk={chunk}")
         self.store = EpisodeStore(root)
         self.spec, self.normalizer = spec, normalizer
         self.window, self.chunk, self.seed, self.p_rephrase = window, chunk, seed, p_rephrase
-        self.bev = bev
+        self.bev, self.blocked = bev, blocked
         self.epoch = 0  # set by the trainer so variants are redrawn every epoch
         self.missing = [m.name for m in spec if m.name not in self.store.spec.modalities]
         for m in spec:
@@ -145,6 +152,11 @@ class WindowDataset(Dataset):
             raise DatasetError(
                 f"{self.store.root}: no BEV ground truth ('bev' and 'bev_extent' per step) for the "
                 "occupancy loss: generate driving data with this version of fuse-generate"
+            )
+        if blocked and not all({"boxes", "boxes_count"} <= set(e.extras) for e in self.episodes):
+            raise DatasetError(
+                f"{self.store.root}: no object boxes ('boxes' and 'boxes_count' per step) for the "
+                "blocked-path loss: it needs driving data"
             )
 
     def __len__(self) -> int:
@@ -204,6 +216,10 @@ class WindowDataset(Dataset):
             sample["occupancy"] = torch.from_numpy(
                 occupancy_grid(np.asarray(episode.extras["bev"][rows]), source, extent, cells)
             )
+        if self.blocked:
+            boxes, counts = episode.extras["boxes"], episode.extras["boxes_count"]
+            blocked = [path_blocked(np.asarray(boxes[r]), int(counts[r])) for r in rows]
+            sample["blocked"] = torch.tensor(blocked, dtype=torch.float32)
         return sample
 
     @staticmethod

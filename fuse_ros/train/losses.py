@@ -5,7 +5,7 @@
 - `symile_loss`: Symile's higher-order contrastive loss for 3+ modalities (multilinear inner product).
 - `uniformity`, `alignment`, `modality_gap`: "It's not a modality gap" terms and metrics.
 - `generation_loss`, `token_accuracy`: FuSe's sensory-grounded generation, over real (non-pad) tokens.
-- `occupancy_loss`: the driving BEV head.
+- `binary_loss`: the driving perception heads (BEV occupancy, a blocked path).
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def token_accuracy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     return _masked_mean((logits.argmax(-1) == targets).float(), mask)
 
 
-def occupancy_loss(logits: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
-    """Binary cross-entropy of BEV occupancy logits (B, T, G, G) against 0/1 targets; mask (B, T)."""
+def binary_loss(logits: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Binary cross-entropy of logits (B, T, ...) against 0/1 targets (BEV occupancy, a blocked path);
+    mask (B, T)."""
     bce = F.binary_cross_entropy_with_logits(logits, target.float(), reduction="none")
     return _masked_mean(bce, mask)

@@ -36,6 +36,7 @@ class LossWeights:
     alignment: float = 0.0
     symile: float = 0.0  # Symile over (instruction, each sensing group alone): one pass per group
     occupancy: float = 0.0  # driving: BEV occupancy from the BEV readouts (needs policy.bev_grid > 0)
+    blocked: float = 0.0  # driving: a blocked path ahead from the action readouts (needs policy.blocked_head)
 
     @property
     def language(self) -> bool:
@@ -91,12 +92,10 @@ class Language:
         for combo in [self.full, *combos]:
             texts = [self._description(d, combo) for d in batch.descriptions]
             ids, mask = self.encoder.tokenize(texts, self.policy.config.description_tokens)
-            mask &= torch.tensor([bool(t) for t in texts])[:, None]
-            ids, mask = (
-                ids.to(self.encoder.device),
-                mask.to(self.encoder.device),
-            )  # the tokenizer's are on the CPU
-            targets.descriptions[combo] = (self.policy.generation.classes(ids.contiguous(), mask), mask)
+            said = torch.tensor([bool(t) for t in texts])[:, None]  # rows that have a description
+            device = self.encoder.device  # the tokenizer's ids are on the CPU
+            ids, mask = ids.contiguous().to(device), (mask & said).to(device)
+            targets.descriptions[combo] = (self.policy.generation.classes(ids, mask), mask)
         return targets
 
     def _description(self, descriptions: dict[str, str], combo: str) -> str:
@@ -133,9 +132,11 @@ class Objective(nn.Module):
         out = p.backbone(sensed, targets.task, readouts=(ACTION, BEV) if occupancy else (ACTION,))
         pred, target = p.action_heads[self.embodiment].regression(out[ACTION], batch.actions)
         terms = {"action": losses.action_loss(pred, target, batch.action_mask, p.config.action_loss)}
+        real = batch.action_mask.any(-1)  # (B, W): steps of the episode, not padding
         if occupancy:  # readouts see nothing of one another: the action readout's result is unchanged
-            real = batch.action_mask.any(-1)  # (B, W): steps of the episode, not padding
-            terms["occupancy"] = losses.occupancy_loss(p.occupancy(out[BEV]), batch.occupancy, real)
+            terms["occupancy"] = losses.binary_loss(p.occupancy(out[BEV]), batch.occupancy, real)
+        if w.blocked and batch.blocked is not None:
+            terms["blocked"] = losses.binary_loss(p.blocked(out[ACTION]), batch.blocked, real)
         if w.language:
             for i, (combo, (classes, mask)) in enumerate(targets.descriptions.items()):
                 names = None if i == 0 else p.spec.modalities_for(combo)  # the first is the full combination
@@ -204,7 +205,7 @@ def total(terms: dict[str, Tensor], weights: LossWeights) -> Tensor:
     parts = [weights.action * terms["action"]]
     if generation:
         parts.append(weights.generation * torch.stack(generation).mean())
-    for name in ("contrastive", "uniformity", "alignment", "symile", "occupancy"):
+    for name in ("contrastive", "uniformity", "alignment", "symile", "occupancy", "blocked"):
         if name in terms and getattr(weights, name):
             parts.append(getattr(weights, name) * terms[name])
     return torch.stack(parts).sum()

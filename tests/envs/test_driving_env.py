@@ -7,6 +7,7 @@ from gymnasium.utils.env_checker import check_env
 
 from fuse_ros.envs import make, make_expert
 from fuse_ros.envs.driving import CONDITIONS, MAX_OBJECTS, TASKS, DrivingEnv
+from fuse_ros.envs.driving.geometry import path_blocked
 from fuse_ros.instructions import Instructions
 from fuse_ros.observation import Kind
 
@@ -136,3 +137,15 @@ def test_bad_arguments_are_named():
         env.step(np.array([0.0, np.nan]))
     with pytest.raises(ValueError, match="action must be 2 finite numbers"):
         env.step(np.zeros(3))
+
+
+def test_the_path_is_blocked_by_an_object_centred_5_to_40_m_ahead_within_half_a_lane():
+    boxes = np.zeros((MAX_OBJECTS, 8), np.float32)
+    assert not path_blocked(boxes, 0)
+    cases = {(20.0, 0.5): True, (39.0, -1.7): True, (20.0, 2.5): False, (3.0, 0.0): False, (45.0, 0.0): False}
+    for (x, y), blocked in cases.items():
+        boxes[0, :2] = x, y
+        assert path_blocked(boxes, 1) == blocked, (x, y)
+    boxes[1, :2] = 20.0, 0.0  # a row past the count is not an object
+    boxes[0, :2] = 45.0, 0.0
+    assert not path_blocked(boxes, 1) and path_blocked(boxes, 2)

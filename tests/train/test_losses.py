@@ -9,11 +9,11 @@ import torch
 from fuse_ros.train.losses import (
     action_loss,
     alignment,
+    binary_loss,
     clip_loss,
     generation_loss,
     logit_scale,
     modality_gap,
-    occupancy_loss,
     symile_loss,
     token_accuracy,
     uniformity,
@@ -127,9 +127,9 @@ def test_generation_loss_and_accuracy_count_only_real_tokens():
     assert generation_loss(logits, targets, torch.zeros_like(mask)).item() == 0.0  # nothing to learn
 
 
-def test_occupancy_loss():
+def test_binary_loss():
     logits = torch.zeros(1, 2, 4, 4)
     target = torch.ones(1, 2, 4, 4)
-    assert occupancy_loss(logits, target).item() == pytest.approx(math.log(2))
+    assert binary_loss(logits, target).item() == pytest.approx(math.log(2))
     logits[0, 1] = -50.0  # masked-out step
-    assert occupancy_loss(logits, target, torch.tensor([[True, False]])).item() == pytest.approx(math.log(2))
+    assert binary_loss(logits, target, torch.tensor([[True, False]])).item() == pytest.approx(math.log(2))

@@ -6,6 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from fuse_ros.envs.driving.geometry import path_blocked
 from fuse_ros.policy import load_policy
 from fuse_ros.train import benchmark
 from fuse_ros.train.fit import action_loss
@@ -145,6 +146,33 @@ def test_the_occupancy_loss_trains_the_bev_head_from_the_driving_ground_truth(tm
     grads = {n: p.grad for n, p in trainer.policy.named_parameters()}
     assert grads["occupancy.net.1.weight"].abs().sum() > 0
     assert grads["tokenizers.lidar.proj.weight"].abs().sum() > 0
+
+
+def test_the_blocked_path_loss_teaches_the_action_readouts_from_the_driving_ground_truth(tmp_path, tiny):
+    data = make_dataset(tmp_path / "driving", task="driving", episodes=1, max_steps=6)
+    with pytest.raises(
+        ValueError, match=r"loss\.blocked needs the blocked-path head: set policy\.blocked_head"
+    ):
+        Trainer(config(data, tmp_path / "none", tiny, embodiment="driving", loss={"blocked": 1.0}))
+    weights = LossWeights(contrastive=0, generation=0, blocked=1.0)
+    head = {**tiny, "blocked_head": True}
+    trainer = Trainer(config(data, tmp_path / "run", head, embodiment="driving", loss=weights))
+    dataset = trainer.datasets[0]
+    episode, (_, t) = dataset.episodes[0], dataset.index[3]
+    expected = [
+        path_blocked(episode.extras["boxes"][r], int(episode.extras["boxes_count"][r])) for r in (t - 1, t)
+    ]
+    assert dataset[3]["blocked"].tolist() == [float(b) for b in expected]
+    batch = next(trainer.batches())
+    assert batch.blocked.shape == (4, 2)
+    terms = Objective(trainer.policy, "driving", weights)(batch, trainer.texts.prepare(batch, weights, []))
+    assert torch.isfinite(terms["blocked"]) and terms["blocked"] > 0
+    total(terms, weights).backward()
+    grads = {n: p.grad for n, p in trainer.policy.named_parameters()}
+    assert grads["blocked.net.1.weight"].abs().sum() > 0
+    assert grads["readouts.action"].abs().sum() > 0 and grads["tokenizers.lidar.proj.weight"].abs().sum() > 0
+    state = trainer.policy.state_dict()
+    assert "blocked.net.1.weight" in state  # saved with the policy, loaded with it
 
 
 def test_fit_measures_the_action_loss_training_lowers(dataset, tmp_path, tiny):

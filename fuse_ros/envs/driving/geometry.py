@@ -76,3 +76,14 @@ def bev_grid(boxes: np.ndarray, class_ids: np.ndarray, extent: float, resolution
         window = grid[lo[0] : hi[0] + 1, lo[1] : hi[1] + 1]
         window[inside[: window.shape[0], : window.shape[1]]] = class_id
     return grid
+
+
+PATH_AHEAD = (5.0, 40.0)  # m: where an object blocks the ego's path (the expert moves over from 40 m)
+PATH_HALF_WIDTH = 1.75  # m: half a lane either side of the ego's line
+
+
+def path_blocked(boxes: np.ndarray, count: int) -> bool:
+    """Whether an object (ego-frame boxes, the first `count` rows) lies in the ego's path 5-40 m ahead:
+    what the driving policy must know to move over in time."""
+    x, y = boxes[:count, 0], boxes[:count, 1]
+    return bool(((x > PATH_AHEAD[0]) & (x < PATH_AHEAD[1]) & (np.abs(y) < PATH_HALF_WIDTH)).any())
