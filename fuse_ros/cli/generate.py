@@ -25,6 +25,7 @@ def generate_config(cfg: DictConfig) -> GenerateConfig:
         overwrite=cfg.overwrite,
         max_steps=cfg.max_steps,
         action_noise=cfg.action_noise,
+        late_driver=cfg.late_driver,
         breakdown=tuple(cfg.breakdown),
     )
 

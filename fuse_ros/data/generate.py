@@ -46,6 +46,7 @@ class GenerateConfig:
     overwrite: bool = False
     max_steps: int | None = None
     action_noise: float = 0.0  # std of noise on the executed action; the expert's is recorded (DART)
+    late_driver: bool = False  # driving: an eager expert's labels along the path of one that decides later
     breakdown: tuple[str, ...] = ("variant", "condition", "task")  # reset-info keys to report success by
 
     def __post_init__(self) -> None:
@@ -55,6 +56,10 @@ class GenerateConfig:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if not self.action_noise >= 0.0:
             raise ValueError(f"action_noise must be >= 0 (a std in action units), got {self.action_noise}")
+        if self.late_driver and self.task != "driving":
+            raise ValueError(
+                f"late_driver is for the driving task (its expert's lane changes), not {self.task!r}"
+            )
 
 
 def episode_seed(seed: int, index: int) -> int:
@@ -74,14 +79,21 @@ class _Worker:
     def __init__(self, config: GenerateConfig) -> None:
         self.config = config
         self.env = make(config.task, **config.env)
-        self.expert = make_expert(self.env)
+        self.expert, self.driver = make_expert(self.env), None
+        if config.late_driver:  # labels: move over at once; the car: moves over 20-40 m before the obstacle
+            self.expert, self.driver = self.env.unwrapped.make_expert(eager=True), self.expert
         self.store = EpisodeStore(config.out)
 
     def run(self, index: int) -> dict[str, Any]:
         config, start = self.config, time.perf_counter()
         seed = episode_seed(config.seed, index)
         episode = record_episode(
-            self.env, self.expert, seed, config.max_steps, action_noise=config.action_noise
+            self.env,
+            self.expert,
+            seed,
+            config.max_steps,
+            action_noise=config.action_noise,
+            driver=self.driver,
         )
         seconds = time.perf_counter() - start
         name, size, bag_size = episode_name(index), 0, 0
@@ -144,6 +156,7 @@ def summarize(config: GenerateConfig, records: list[dict[str, Any]], seconds: fl
         "env": dict(config.env),
         "seed": config.seed,
         "action_noise": config.action_noise,
+        "late_driver": config.late_driver,
         "workers": config.workers,
         "episodes": len(records),
         "episodes_kept": len(kept),

@@ -61,15 +61,21 @@ def record_episode(
     max_steps: int | None = None,
     options: dict | None = None,
     action_noise: float = 0.0,
+    driver: Actor | None = None,
 ) -> Episode:
     """Run one episode (until terminated, truncated or `max_steps`) and return it; `options` go to
     env.reset (e.g. {"variant": "audio"}). With `action_noise` (a std in action units) the simulator
     executes the actor's action plus Gaussian noise while the actor's own action is recorded, as in
     DART (Laskey et al., 2017): the data then holds states beside the expert's path, labelled with how
-    the expert gets back, which a policy needs once its own small errors have carried it there."""
+    the expert gets back, which a policy needs once its own small errors have carried it there.
+    With a `driver`, the simulator executes the driver's action (plus the noise) instead, and the
+    actor's is still recorded: an eager expert's labels along a later-deciding driver's path show what
+    to do in the states a policy reaches when it decides late."""
     spec = env.unwrapped.observation_spec
     obs, info = env.reset(seed=seed, options=options)
     actor.reset()
+    if driver is not None:
+        driver.reset()
     reset_info, instruction = info, str(obs.get("instruction", ""))
     keys = [key for key in obs if key != "instruction"]
     frames: dict[str, list[np.ndarray]] = {key: [] for key in keys}
@@ -81,9 +87,11 @@ def record_episode(
             frames[key].append(np.array(obs[key]))  # copy: simulators may reuse their buffers
         infos.append(info)
         action = np.asarray(actor.act(obs), np.float32)
-        executed = action
+        executed = action if driver is None else np.asarray(driver.act(obs), np.float32)
         if action_noise:
-            executed = np.clip(action + noise.normal(0.0, action_noise, action.shape), space.low, space.high)
+            executed = np.clip(
+                executed + noise.normal(0.0, action_noise, action.shape), space.low, space.high
+            )
         obs, reward, terminated, truncated, info = env.step(executed.astype(np.float32))
         actions.append(action)
         rewards.append(reward)

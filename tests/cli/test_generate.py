@@ -14,6 +14,7 @@ from fuse_ros.data.bag import ingest_bag
 from fuse_ros.data.episodes import EpisodeStore
 from fuse_ros.data.generate import GenerateConfig, generate
 from fuse_ros.data.stats import load_stats
+from fuse_ros.envs.driving.vehicle import VehicleLimits
 
 
 def run_cli(module, *args):
@@ -87,6 +88,7 @@ def test_existing_dataset_bad_task_and_bad_noise_are_refused_plainly(dataset):
         (["task=grasp", f"out={out}"], "exists"),
         (["task=juggle", f"out={out}_x"], "juggle"),
         (["task=grasp", f"out={out}_n", "action_noise=-0.1"], "action_noise"),
+        (["task=grasp", f"out={out}_l", "late_driver=true"], "late_driver is for the driving task"),
     ):
         result = subprocess.run(
             [sys.executable, "-m", "fuse_ros.cli.generate", "episodes=1", *args],
@@ -137,3 +139,16 @@ def test_a_killed_run_leaves_only_complete_episodes(tmp_path):
     assert len(store) >= 3 and not (out / "summary.json").exists()
     for name in store.names():
         assert store.load(name, verify=True).succeeded
+
+
+def test_a_late_driver_drives_while_the_eager_expert_is_recorded(tmp_path):
+    out = tmp_path / "late"
+    args = ["task=driving", "env.task=lane_keep", "env.cameras=false", "episodes=2", "workers=1"]
+    run_cli("fuse_ros.cli.generate", *args, "seed=5", "late_driver=true", "keep_failed=true", f"out={out}")
+    assert json.loads((out / "summary.json").read_text())["late_driver"] is True
+    store, gaps = EpisodeStore(out), []
+    for name in store.names():
+        episode = store.load(name)
+        given = episode.observations["proprio"][1:, 1] / VehicleLimits().max_steer  # the driver's steering
+        gaps.append(np.abs(given - episode.actions[:-1, 0]).max())
+    assert max(gaps) > 0.2  # the recorded expert moved over before the car did

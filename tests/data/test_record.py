@@ -106,3 +106,18 @@ def test_action_noise_moves_the_robot_but_records_the_experts_own_actions():
     assert np.abs(given - noisy.actions[:-1, 0]).max() > 0.1  # was not the expert's (without noise: 0)
     assert np.abs(noisy.observations["proprio"] - clean.observations["proprio"]).max() > 0.05
     np.testing.assert_array_equal(noisy.actions, again.actions)  # the noise repeats with the seed
+
+
+def test_with_a_driver_the_car_follows_the_driver_and_the_labels_are_the_actors():
+    """The driving data's late driver: an eager expert labels, one that moves over later drives."""
+    env = make("driving", task="lane_keep", cameras=False)
+    try:
+        actor, driver = Logged(env.unwrapped.make_expert(eager=True)), Logged(make_expert(env))
+        episode = record_episode(env, actor, seed=5, max_steps=40, driver=driver)
+    finally:
+        env.close()
+    labels, driven = np.stack(actor.chosen), np.stack(driver.chosen)
+    np.testing.assert_array_equal(episode.actions, labels)
+    given = episode.observations["proprio"][1:, 1] / VehicleLimits().max_steer  # steering after each step
+    np.testing.assert_allclose(given, driven[:-1, 0], atol=1e-5)
+    assert np.abs(labels[:, 0] - driven[:, 0]).max() > 0.2  # the eager expert moved over first

@@ -94,3 +94,12 @@ def test_how_soon_the_expert_moves_over_varies_by_episode_and_repeats_with_the_s
     assert all(BLOCK_HORIZONS[0] <= h <= BLOCK_HORIZONS[1] for h in horizons)
     assert max(horizons) - min(horizons) > (BLOCK_HORIZONS[1] - BLOCK_HORIZONS[0]) / 2
     assert horizon(7) == horizons[7]
+
+
+def test_an_eager_expert_moves_over_for_anything_stopped_within_the_longest_horizon():
+    env = DrivingEnv(task=LANE_KEEP, condition="day", cameras=False)
+    eager = env.make_expert(eager=True)
+    for seed in range(5):
+        env.reset(seed=seed)
+        eager.reset()
+        assert eager.horizon == BLOCK_HORIZONS[1]

@@ -163,8 +163,8 @@ class DrivingEnv(gym.Env):
         obs["instruction"] = self.instruction
         return obs, info
 
-    def make_expert(self) -> DrivingExpert:
-        return DrivingExpert(self)
+    def make_expert(self, eager: bool = False) -> DrivingExpert:
+        return DrivingExpert(self, eager)
 
     def render(self):
         return None if self.image is None else self.image.copy()

@@ -29,8 +29,12 @@ APPROACH_SPEED = 8.0  # m/s when about to stop: room and time to line up
 
 
 class DrivingExpert:
-    def __init__(self, env: DrivingEnv):
-        self.env = env
+    """`eager`: moves over as soon as a stopped object blocks its lane within the longest horizon (40 m),
+    in every episode: a decision the senses settle, so the labels to learn from (see
+    `fuse_ros.data.record.record_episode`'s driver); otherwise the horizon is drawn per episode."""
+
+    def __init__(self, env: DrivingEnv, eager: bool = False):
+        self.env, self.eager = env, eager
         self.idm = IDM(max_accel=2.0, comfort_brake=2.5, min_gap=3.0, headway=1.2, max_brake=7.0)
         self.lane: int | None = None  # the lane the expert is driving in or changing into
         self.horizon = BLOCK_HORIZONS[1]
@@ -39,7 +43,8 @@ class DrivingExpert:
         """Call after the env's reset: the horizon is drawn from its seeded generator (the scene is
         already drawn, so it stays the same)."""
         self.lane = None
-        self.horizon = float(self.env.np_random.uniform(*BLOCK_HORIZONS))
+        if not self.eager:
+            self.horizon = float(self.env.np_random.uniform(*BLOCK_HORIZONS))
 
     def act(self, obs: dict | None = None) -> np.ndarray:
         """[steer, accel] in [-1, 1] for the simulator's current state (`obs` is not needed)."""
