@@ -29,9 +29,9 @@ APPROACH_SPEED = 8.0  # m/s when about to stop: room and time to line up
 
 
 class DrivingExpert:
-    """`eager`: moves over as soon as a stopped object blocks its lane within the longest horizon (40 m),
-    in every episode: a decision the senses settle, so the labels to learn from (see
-    `fuse_ros.data.record.record_episode`'s driver); otherwise the horizon is drawn per episode."""
+    """The horizon (how near a stopped object makes its lane blocked) is drawn per episode; an `eager`
+    expert always uses the longest (40 m), so when it moves over depends only on what can be sensed: the
+    labels of `fuse-generate late_driver=true`, recorded while a drawn-horizon expert drives."""
 
     def __init__(self, env: DrivingEnv, eager: bool = False):
         self.env, self.eager = env, eager
