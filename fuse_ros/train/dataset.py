@@ -29,6 +29,8 @@ from fuse_ros.instructions import EMPTY, SIMPLE, Instructions
 from fuse_ros.observation import Kind, ObservationSpec
 from fuse_ros.policy.normalize import Normalizer
 
+BOX_EXTRAS = frozenset({"boxes", "boxes_count", "boxes_speed"})  # what the blocked-path label is made from
+
 
 @dataclass
 class Batch:
@@ -153,10 +155,10 @@ class WindowDataset(Dataset):
                 f"{self.store.root}: no BEV ground truth ('bev' and 'bev_extent' per step) for the "
                 "occupancy loss: generate driving data with this version of fuse-generate"
             )
-        if blocked and not all({"boxes", "boxes_count"} <= set(e.extras) for e in self.episodes):
+        if blocked and not all(set(e.extras) >= BOX_EXTRAS for e in self.episodes):
             raise DatasetError(
-                f"{self.store.root}: no object boxes ('boxes' and 'boxes_count' per step) for the "
-                "blocked-path loss: it needs driving data"
+                f"{self.store.root}: no object boxes and speeds ({sorted(BOX_EXTRAS)} per step) for "
+                "the blocked-path loss: it needs driving data made by this version of fuse-generate"
             )
 
     def __len__(self) -> int:
@@ -217,8 +219,8 @@ class WindowDataset(Dataset):
                 occupancy_grid(np.asarray(episode.extras["bev"][rows]), source, extent, cells)
             )
         if self.blocked:
-            boxes, counts = episode.extras["boxes"], episode.extras["boxes_count"]
-            blocked = [path_blocked(np.asarray(boxes[r]), int(counts[r])) for r in rows]
+            boxes, counts, speeds = (episode.extras[key] for key in ("boxes", "boxes_count", "boxes_speed"))
+            blocked = [path_blocked(boxes[r], int(counts[r]), speeds[r]) for r in rows]
             sample["blocked"] = torch.tensor(blocked, dtype=torch.float32)
         return sample
 

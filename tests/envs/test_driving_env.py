@@ -74,6 +74,9 @@ def test_info_carries_language_condition_and_ground_truth(env):
         boxes, count = info["boxes"], info["boxes_count"]
         assert boxes.shape == (MAX_OBJECTS, 8) and count == len(env.actors)
         assert not boxes[count:].any() and set(boxes[:count, 7]) <= {1, 2, 3, 4}
+        speeds = info["boxes_speed"]
+        assert speeds.shape == (MAX_OBJECTS,) and not speeds[count:].any()
+        assert speeds[:count].tolist() == pytest.approx([a.speed for a in env.actors])
         bev = info["bev"]
         assert bev.dtype == np.uint8 and bev.shape == (64, 64)
         # each object near the ego covers the grid cell under its centre with its class
@@ -139,13 +142,15 @@ def test_bad_arguments_are_named():
         env.step(np.zeros(3))
 
 
-def test_the_path_is_blocked_by_an_object_centred_5_to_40_m_ahead_within_half_a_lane():
-    boxes = np.zeros((MAX_OBJECTS, 8), np.float32)
-    assert not path_blocked(boxes, 0)
+def test_the_path_is_blocked_by_a_stopped_object_centred_5_to_40_m_ahead_within_half_a_lane():
+    boxes, speeds = np.zeros((MAX_OBJECTS, 8), np.float32), np.zeros(MAX_OBJECTS, np.float32)
+    assert not path_blocked(boxes, 0, speeds)
     cases = {(20.0, 0.5): True, (39.0, -1.7): True, (20.0, 2.5): False, (3.0, 0.0): False, (45.0, 0.0): False}
     for (x, y), blocked in cases.items():
         boxes[0, :2] = x, y
-        assert path_blocked(boxes, 1) == blocked, (x, y)
+        assert path_blocked(boxes, 1, speeds) == blocked, (x, y)
     boxes[1, :2] = 20.0, 0.0  # a row past the count is not an object
     boxes[0, :2] = 45.0, 0.0
-    assert not path_blocked(boxes, 1) and path_blocked(boxes, 2)
+    assert not path_blocked(boxes, 1, speeds) and path_blocked(boxes, 2, speeds)
+    speeds[1] = 8.0  # traffic in the path is followed, not driven around
+    assert not path_blocked(boxes, 2, speeds)

@@ -159,9 +159,8 @@ def test_the_blocked_path_loss_teaches_the_action_readouts_from_the_driving_grou
     trainer = Trainer(config(data, tmp_path / "run", head, embodiment="driving", loss=weights))
     dataset = trainer.datasets[0]
     episode, (_, t) = dataset.episodes[0], dataset.index[3]
-    expected = [
-        path_blocked(episode.extras["boxes"][r], int(episode.extras["boxes_count"][r])) for r in (t - 1, t)
-    ]
+    boxes, counts, speeds = (episode.extras[k] for k in ("boxes", "boxes_count", "boxes_speed"))
+    expected = [path_blocked(boxes[r], int(counts[r]), speeds[r]) for r in (t - 1, t)]
     assert dataset[3]["blocked"].tolist() == [float(b) for b in expected]
     batch = next(trainer.batches())
     assert batch.blocked.shape == (4, 2)

@@ -49,7 +49,8 @@ class DrivingEnv(gym.Env):
     Observations follow `observation_spec`. Lidar points are in the ego frame (x forward, y left, z up,
     origin on the road under the ego's centre), zero-padded to max_len, with `lidar_count`.
     Info at every step: task, condition, success, collision, off_road, boxes (MAX_OBJECTS, 8): x, y, z,
-    length, width, height, yaw, class id in the ego frame, zero rows from boxes_count on; bev: (G, G)
+    length, width, height, yaw, class id in the ego frame, zero rows from boxes_count on; boxes_speed
+    (MAX_OBJECTS,): each actor's speed (m/s); bev: (G, G)
     uint8 class ids (geometry.bev_grid) over +-bev_extent metres (also given). At reset also
     `instructions` and `variant`.
     Reward: metres of progress / 10, +10 on success, -10 on a collision or leaving the road.
@@ -224,11 +225,14 @@ class DrivingEnv(gym.Env):
         boxes, classes = self.boxes(), np.array([a.cls.id for a in self.actors])
         truth = np.zeros((MAX_OBJECTS, 8), np.float32)
         truth[: len(boxes), :7], truth[: len(boxes), 7] = boxes, classes
+        speeds = np.zeros(MAX_OBJECTS, np.float32)
+        speeds[: len(boxes)] = [a.speed for a in self.actors]
         info = {
             "task": self.goal.task,
             "condition": self.condition.name,
             "boxes": truth,
             "boxes_count": len(boxes),
+            "boxes_speed": speeds,
             "bev": bev_grid(boxes, classes, self.bev_extent, self.bev_resolution),
             "bev_extent": self.bev_extent,  # metres: the grid spans [-extent, extent) in x and y
         }

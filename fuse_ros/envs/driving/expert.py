@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .actors import Actor
+from .geometry import STOPPED_BELOW
 from .road import SHOULDER
 from .tasks import LANE_KEEP, PULL_OVER, STOP_BEHIND
 from .traffic import IDM
@@ -86,7 +87,7 @@ class DrivingExpert:
         gaps = [
             a.rear - front
             for a in self.env.actors
-            if a.speed < 1.0 and a.front > front and self._in_lane(a, lane)
+            if a.speed < STOPPED_BELOW and a.front > front and self._in_lane(a, lane)
         ]
         near = [g for g in gaps if g < self.horizon]
         return min(near) if near else np.inf
@@ -114,7 +115,7 @@ class DrivingExpert:
             gap = abs(centre_gap) - (actor.size[0] + length) / 2
             if centre_gap >= 0:
                 need = 5.0 + max(0.0, ego.speed - actor.speed) * 2.0
-                if actor.speed < 1.0:
+                if actor.speed < STOPPED_BELOW:
                     need = max(need, 5.0 + ego.speed**2 / 6.0)
             else:
                 need = 5.0 + max(0.0, actor.speed - ego.speed) * 3.0

@@ -80,10 +80,13 @@ def bev_grid(boxes: np.ndarray, class_ids: np.ndarray, extent: float, resolution
 
 PATH_AHEAD = (5.0, 40.0)  # m: where an object blocks the ego's path (the expert moves over from 40 m)
 PATH_HALF_WIDTH = 1.75  # m: half a lane either side of the ego's line
+STOPPED_BELOW = 1.0  # m/s: an object this slow blocks its lane (the expert drives around it, follows others)
 
 
-def path_blocked(boxes: np.ndarray, count: int) -> bool:
-    """Whether an object (ego-frame boxes, the first `count` rows) lies in the ego's path 5-40 m ahead:
-    what the driving policy must know to move over in time."""
-    x, y = boxes[:count, 0], boxes[:count, 1]
-    return bool(((x > PATH_AHEAD[0]) & (x < PATH_AHEAD[1]) & (np.abs(y) < PATH_HALF_WIDTH)).any())
+def path_blocked(boxes: np.ndarray, count: int, speeds: np.ndarray) -> bool:
+    """Whether a stopped object (ego-frame boxes and speeds, the first `count` rows) lies in the ego's
+    path 5-40 m ahead: what the driving policy must know to move over in time. Moving traffic in the
+    path is followed, not passed, so it does not count (it is most of what stands in the path)."""
+    x, y, stopped = boxes[:count, 0], boxes[:count, 1], speeds[:count] < STOPPED_BELOW
+    ahead = (x > PATH_AHEAD[0]) & (x < PATH_AHEAD[1]) & (np.abs(y) < PATH_HALF_WIDTH)
+    return bool((ahead & stopped).any())
