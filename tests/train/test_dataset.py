@@ -115,3 +115,9 @@ def test_held_out_variants_are_never_acted_on_but_stay_in_the_contrastive_texts(
         WindowDataset(dataset, store.spec, Normalizer.load(dataset), held_out=sorted(set(recorded)))
     with pytest.raises(DatasetError, match="cannot hold out \\['tactlie'\\]"):
         WindowDataset(dataset, store.spec, Normalizer.load(dataset), held_out=["tactlie"])
+
+
+def test_the_blocked_path_label_needs_driving_boxes_and_speeds(dataset):
+    store = EpisodeStore(dataset)  # manipulation: no boxes
+    with pytest.raises(DatasetError, match=r"no object boxes and speeds .*'boxes_speed'.* this version"):
+        WindowDataset(dataset, store.spec, Normalizer.load(dataset), blocked=True)
