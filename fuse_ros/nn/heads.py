@@ -184,8 +184,9 @@ class OccupancyHead(nn.Module):
 
 
 class BlockedHead(nn.Module):
-    """Driving: whether something blocks the ego's path ahead, read from the action readouts, so that what
-    the action head sees carries it (an auxiliary loss; the action loss alone did not teach it)."""
+    """Driving: whether a stopped object blocks the ego's path ahead (`geometry.path_blocked`), read from
+    the action readouts, so that what the action head sees carries it (an auxiliary loss; the action loss
+    alone did not teach it)."""
 
     def __init__(self, width: int):
         super().__init__()
