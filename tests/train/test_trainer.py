@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from fuse_ros.envs.driving.geometry import path_blocked
 from fuse_ros.policy import load_policy
 from fuse_ros.train import benchmark
-from fuse_ros.train.fit import action_loss
+from fuse_ros.train.fit import measure_fit
 from fuse_ros.train.objective import LossWeights, Objective, total
 from fuse_ros.train.state import read_metrics
 from fuse_ros.train.trainer import TrainConfig, Trainer, learning_rate
@@ -174,14 +174,17 @@ def test_the_blocked_path_loss_teaches_the_action_readouts_from_the_driving_grou
     assert "blocked.net.1.weight" in state  # saved with the policy, loaded with it
 
 
-def test_fit_measures_the_action_loss_training_lowers(dataset, tmp_path, tiny):
-    """`python -m fuse_ros.train.fit`: the action loss of a checkpoint on a dataset, lower once trained."""
+def test_fit_measures_the_action_loss_training_lowers_and_the_variance_it_explains(dataset, tmp_path, tiny):
+    """`python -m fuse_ros.train.fit`: the action loss of a checkpoint on a dataset, lower once trained,
+    and the share of each action dimension's variance it explains, higher."""
     run = tmp_path / "run"
     Trainer(config(dataset, run, tiny, modalities=VISION, steps=1, warmup=1)).run()
-    before = action_loss(run, dataset, windows=16)
+    before = measure_fit(run, dataset, windows=16)
     Trainer(config(dataset, run, tiny, modalities=VISION, steps=60, warmup=1, lr=3e-3)).run()
-    after = action_loss(run, dataset, windows=16)
-    assert np.isfinite(before) and 0 < after < before
+    after = measure_fit(run, dataset, windows=16)
+    assert np.isfinite(before.loss) and 0 < after.loss < before.loss
+    assert before.explained.shape == (7,) and np.all(after.explained <= 1.0)
+    assert after.explained.mean() > before.explained.mean()
 
 
 def test_sensor_dropout_masks_whole_senses_of_some_windows_and_never_all(dataset, tmp_path, tiny):
