@@ -14,6 +14,7 @@ from fuse_ros.nn.tokenizers import (
     TactileTokenizer,
     bev_cells,
 )
+from fuse_ros.nn.tokenizers.lidar import _scatter_max, pillar_max
 
 torch.manual_seed(0)
 WIDTH = 16
@@ -124,6 +125,22 @@ def test_lidar_returns_above_the_road_keep_their_own_plane(lidar):
 
 def test_lidar_empty_cloud_is_finite(lidar):
     assert lidar(cloud(torch.zeros(4, 4), count=0)).isfinite().all()
+
+
+def test_the_pillar_max_has_autograds_value_and_gradient_for_features_after_a_relu():
+    """The cheaper backward: same max, same gradients through a ReLU (ties at 0, empty cells)."""
+    raw = torch.randn(3, 500, 8)
+    index = torch.randint(0, 40, (3, 500))  # 40 cells for 500 points: most cells hold several, some none
+    weights = torch.randn(3, 41, 8)
+    grads = []
+    for scatter in (_scatter_max, pillar_max):
+        x = raw.clone().requires_grad_()
+        bev = scatter(torch.relu(x), index, 41)
+        (bev * weights).sum().backward()
+        grads.append((bev.detach(), x.grad))
+    (expected, expected_grad), (bev, grad) = grads
+    assert torch.equal(bev, expected) and (bev[:, 40] == 0).all()
+    assert torch.allclose(grad, expected_grad) and grad.abs().sum() > 0
 
 
 def test_audio_tokens_keep_the_pitch_that_pooling_over_frequency_loses():

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from fuse_ros.nn.tokenizers.base import Tokenizer, conv_stack, halved
+from fuse_ros.nn.transformer import tracing
 
 HEIGHT = 2.0  # metres: the scale of a point's height feature (x and y are scaled by the grid's extent)
 GROUND = 0.25  # metres above the origin (on the road under the sensor, REP 105's base_footprint):
@@ -29,6 +30,40 @@ def bev_cells(xy: Tensor, extent: float, grid: int) -> tuple[Tensor, Tensor]:
     cells = torch.floor((xy + extent) * (grid / (2.0 * extent))).long()
     inside = ((cells >= 0) & (cells < grid)).all(-1)
     return cells.clamp(0, grid - 1), inside
+
+
+def _scatter_max(features: Tensor, index: Tensor, cells: int) -> Tensor:
+    C = features.shape[-1]
+    return features.new_zeros(features.shape[0], cells, C).scatter_reduce(
+        1, index[..., None].expand(-1, -1, C), features, reduce="amax"
+    )
+
+
+class _PillarMax(torch.autograd.Function):
+    """scatter_reduce's max with a gradient that goes whole to each point equal to its cell's max, picked
+    with one flat index (index_select) rather than expanded (B, P, C) ones. Autograd's also splits it among
+    tied points, bookkeeping that made the lidar's backward pass slow; the features are >= 0 after a ReLU,
+    whose gradient at 0 is 0, so only identical points could tie."""
+
+    @staticmethod
+    def forward(ctx, features: Tensor, index: Tensor, cells: int) -> Tensor:
+        bev = _scatter_max(features, index, cells)
+        ctx.save_for_backward(features, index, bev)
+        return bev
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
+        features, index, bev = ctx.saved_tensors
+        B, cells, C = bev.shape
+        flat = (index + cells * torch.arange(B, device=index.device)[:, None]).flatten()
+        at_max = features.reshape(-1, C) == bev.reshape(-1, C).index_select(0, flat)
+        return (grad.reshape(-1, C).index_select(0, flat) * at_max).view_as(features), None, None
+
+
+def pillar_max(features: Tensor, index: Tensor, cells: int) -> Tensor:
+    """(B, P, C) features >= 0, (B, P) cell of each point -> (B, cells, C): each cell's max (0 if empty).
+    Exported and compiled graphs keep the plain scatter_reduce, which ONNX knows."""
+    return _scatter_max(features, index, cells) if tracing() else _PillarMax.apply(features, index, cells)
 
 
 class LidarTokenizer(Tokenizer):
@@ -83,9 +118,7 @@ class LidarTokenizer(Tokenizer):
         spare = 2 * plane
         index = torch.where(real, cell, spare)  # (BT, P)
         C = features.shape[-1]
-        bev = features.new_zeros(BT, spare + 1, C).scatter_reduce(
-            1, index[..., None].expand(-1, -1, C), features, reduce="amax"
-        )  # (BT, 2 * grid*grid + 1, C)
+        bev = pillar_max(features, index, spare + 1)  # (BT, 2 * grid*grid + 1, C)
         bev = bev[:, :spare].reshape(BT, 2, plane, C).permute(0, 1, 3, 2)  # (BT, 2, C, grid*grid)
         return bev.reshape(BT, 2 * C, self.grid, self.grid)
 
