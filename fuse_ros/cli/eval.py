@@ -53,6 +53,7 @@ def _schedule(cfg: DictConfig, task: str) -> list[dict]:
 
 
 def evaluate(cfg: DictConfig) -> dict:
+    chunking = ChunkingConfig(cfg.chunking, execute_steps=cfg.execute_steps)  # a bad value fails first
     run, out = Path(cfg.checkpoint), Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     data = _datasets(cfg, run)
@@ -61,13 +62,14 @@ def evaluate(cfg: DictConfig) -> dict:
         raise ValueError(f"{run}'s training data is not on this machine: name tasks=[...] (and data=[...])")
     runtime = load_runtime(cfg.backend, run, cfg.export)
     language = LanguageEncoder(int(runtime.manifest.policy["max_task_tokens"]))
-    actor = RuntimeActor(runtime, language.encode, ChunkingConfig("receding", 0.0, cfg.execute_steps))
+    actor = RuntimeActor(runtime, language.encode, chunking)
     env = dict(cfg.env)  # simulator keyword arguments for every closed loop
     results: dict = {
         "checkpoint": str(run),
         "backend": runtime.name,
         "episodes": cfg.episodes,
         "env": env,
+        "chunking": {"mode": chunking.mode, "execute_steps": chunking.execute_steps},
         "success": {},
         "success_by_variant": {},
     }

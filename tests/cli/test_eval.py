@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from fuse_ros.paths import models_dir
 from fuse_ros.train.trainer import TrainConfig, Trainer
 from tests.train.conftest import TINY, make_dataset
@@ -26,6 +28,7 @@ def test_eval_writes_success_variants_retrieval_and_plots(tmp_path):
         "drop=[audio]",
         "splits=[train,unseen]",
         "env.max_steps=6",  # simulator arguments, as fuse-generate takes them
+        "chunking=ensemble",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -34,6 +37,7 @@ def test_eval_writes_success_variants_retrieval_and_plots(tmp_path):
     assert 0 <= results["success_unseen"]["button"] <= 1 and "button" in results["success_dropped"]["audio"]
     assert list(results["success_by_variant"]["button"]) == ["simple", "visual"]  # the first instructed
     assert len(results["outcomes"]["button"]) == 2 and results["env"] == {"max_steps": 6}
+    assert results["chunking"] == {"mode": "ensemble", "execute_steps": 2}
     assert sum(results["endings"]["button"].values()) == 2
     assert results["retrieval"] and all({"r1", "r5"} <= set(r) for r in results["retrieval"].values())
     assert all(r["r1"] <= r["r5"] for r in results["retrieval"].values())
@@ -52,16 +56,22 @@ def test_eval_writes_success_variants_retrieval_and_plots(tmp_path):
     assert (out / "training_curves.png").stat().st_size > 0 and (out / "retrieval.png").stat().st_size > 0
 
 
-def test_a_missing_checkpoint_is_one_clear_line(tmp_path):
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [(None, "none"), ("chunking=average", "chunking mode"), ("execute_steps=0", "execute_steps")],
+)
+def test_a_missing_checkpoint_or_a_bad_chunking_is_one_clear_line(tmp_path, option, says):
     command = [
         sys.executable,
         "-m",
         "fuse_ros.cli.eval",
         f"checkpoint={tmp_path / 'none'}",
         f"out={tmp_path}",
+        *([option] if option else []),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0 and "fuse-eval:" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "fuse-eval:" in result.stderr and says in result.stderr
 
 
 def test_fuse_eval_reproduces_the_shipped_model_cards_episodes(tmp_path):
