@@ -6,9 +6,11 @@ steps the chunk of the next `chunk` actions (entries past the episode's end are 
 proprioception are normalised with the dataset's statistics. The instruction is the one the
 demonstration followed (a rephrasing of its recorded variant): the expert acts on what its instruction
 reveals (it goes straight for a target it can see, probes one it can only feel), so pairing its actions
-with another variant would ask the policy to know what it cannot. Episodes without a recorded variant
-draw one uniformly. The canonical texts of all valid variants and the sensed descriptions come along for
-the contrastive and generation losses, which is how the other variants get grounded.
+with just any other variant would ask the policy to know what it cannot; it is paired with any variant
+under which the expert would have done the same (in the dark bin, all of them). Episodes without a
+recorded variant draw one uniformly. The canonical texts of all valid variants and the sensed
+descriptions come along for the contrastive and generation losses, which is how the other variants
+get grounded.
 """
 
 from __future__ import annotations
@@ -100,7 +102,10 @@ class WindowDataset(Dataset):
     `bev` = (extent, cells): each window also carries the occupancy ground truth at that grid.
     `blocked`: each window also carries whether an object blocks the ego's path ahead, per step.
     `held_out`: instruction variants never acted on: their episodes are left out, while their texts stay
-    in every other episode's contrastive targets (FuSe's zero-shot test, e.g. ("tactile", "audio"))."""
+    in every other episode's contrastive targets (FuSe's zero-shot test, e.g. ("tactile", "audio")).
+    `relabel`: act on a variant drawn uniformly from those whose demonstration is the recorded one
+    (the episode's "same_plan", held-out variants left out), as FuSe conditions its action loss on
+    any valid variant."""
 
     def __init__(
         self,
@@ -114,13 +119,14 @@ class WindowDataset(Dataset):
         bev: tuple[float, int] | None = None,
         held_out: Sequence[str] = (),
         blocked: bool = False,
+        relabel: bool = True,
     ):
         if window < 2 or chunk < 1:
             raise ValueError(f"window must be >= 2 and chunk >= 1, got window={window}, chunk={chunk}")
         self.store = EpisodeStore(root)
         self.spec, self.normalizer = spec, normalizer
         self.window, self.chunk, self.seed, self.p_rephrase = window, chunk, seed, p_rephrase
-        self.bev, self.blocked = bev, blocked
+        self.bev, self.blocked, self.relabel = bev, blocked, relabel
         self.epoch = 0  # set by the trainer so variants are redrawn every epoch
         self.missing = [m.name for m in spec if m.name not in self.store.spec.modalities]
         for m in spec:
@@ -201,6 +207,9 @@ class WindowDataset(Dataset):
         if not language.valid.get(variant, False):
             allowed = [v for v, ok in language.valid.items() if ok and v not in self.held_out]
             variant = str(rng.choice(allowed or [v for v, ok in language.valid.items() if ok]))
+        elif self.relabel and episode.meta.get("same_plan"):
+            alike = [v for v in episode.meta["same_plan"].split(",") if v not in self.held_out]
+            variant = str(rng.choice(alike)) if alike else variant
         sample = {
             "observations": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in observations.items()},
             "valid": {k: torch.from_numpy(v) for k, v in valid.items()},

@@ -68,6 +68,41 @@ def test_expert_in_the_dark_probes_the_bin_in_a_fixed_order():
         assert len(squeezed) == (1 if target_x < 0 else 2), f"seed {seed}: squeezed at {squeezed}"
 
 
+def _actions(env, expert, episode, variant: str) -> np.ndarray:
+    obs, _ = env.reset(seed=0, options={"episode": episode, "variant": variant})
+    expert.reset()
+    actions = []
+    for _ in range(env.max_steps):
+        actions.append(expert.act(obs))
+        obs, _, terminated, truncated, _ = env.step(actions[-1])
+        if terminated or truncated:
+            return np.array(actions)
+    return np.array(actions)
+
+
+@pytest.mark.parametrize("task", ["button", "grasp", "occluded_grasp"])
+def test_same_plan_lists_the_variants_under_which_the_expert_acts_alike(task):
+    """The demonstration may be relabelled with exactly these: the expert's actions coincide under them
+    and differ under some other variant the episode has (in the dark bin every variant is alike)."""
+    env = ManipulationEnv(task, cameras=False)
+    expert = env.make_expert()
+    differing = 0
+    for seed in range(6):
+        _, info = env.reset(seed=seed)
+        episode, recorded, alike = env.episode, info["variant"], info["same_plan"].split(",")
+        if recorded == "empty":
+            assert info["same_plan"] == ""
+            continue
+        assert recorded in alike
+        reference = _actions(env, expert, episode, recorded)
+        for variant in [v for v, ok in env.instructions.valid.items() if ok and v != "empty"]:
+            actions = _actions(env, expert, episode, variant)
+            same = actions.shape == reference.shape and np.allclose(actions, reference)
+            assert same == (variant in alike), f"seed {seed}: {recorded} vs {variant}"
+            differing += not same
+    assert (differing == 0) == (task == "occluded_grasp")
+
+
 class _Mistaken:
     """The simulator as seen by an expert who believes another object is the target."""
 

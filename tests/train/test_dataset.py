@@ -10,9 +10,9 @@ from fuse_ros.policy.normalize import Normalizer
 from fuse_ros.train.dataset import WindowDataset, collate, occupancy_grid
 
 
-def windows(root, spec=None, window=2, chunk=4):
+def windows(root, spec=None, window=2, chunk=4, **options):
     store = EpisodeStore(root)
-    return WindowDataset(root, spec or store.spec, Normalizer.load(root), window, chunk), store
+    return WindowDataset(root, spec or store.spec, Normalizer.load(root), window, chunk, **options), store
 
 
 def test_windows_pad_history_and_mask_chunks_past_the_end(dataset):
@@ -33,7 +33,7 @@ def test_windows_pad_history_and_mask_chunks_past_the_end(dataset):
 
 
 def test_the_instruction_is_the_one_the_demonstration_followed(dataset):
-    data, store = windows(dataset)
+    data, store = windows(dataset, relabel=False)
     episode = store.load(store.names()[0])
     language = episode.instructions
     samples = [data[i] for i in range(episode.steps)]
@@ -46,6 +46,19 @@ def test_the_instruction_is_the_one_the_demonstration_followed(dataset):
     assert samples[0]["descriptions"] == language.descriptions
     batch = collate(samples[:3])
     assert batch.actions.shape == (3, 2, 4, 7) and batch.valid["audio"].shape == (3, 2)
+
+
+def test_relabelling_draws_only_variants_the_demonstration_also_shows(dataset):
+    data, _ = windows(dataset)
+    recorded = data.episodes[0].meta["variant"]
+    other = "audio" if recorded == "simple" else "simple"
+    steps = data.episodes[0].steps
+    data.episodes[0].meta["same_plan"] = f"{recorded},{other}"  # as if the expert acted alike under both
+    drawn = [data[i]["variants"] for data.epoch in range(4) for i in range(steps)]
+    assert set(drawn) == {recorded, other}
+    held, _ = windows(dataset, held_out=[other])
+    held.episodes[0].meta["same_plan"] = f"{recorded},{other}"
+    assert {held[i]["variants"] for i in range(steps)} == {recorded}  # zero-shot stays zero-shot
 
 
 def test_episodes_without_a_recorded_variant_draw_uniformly_from_the_valid_ones(dataset):

@@ -17,12 +17,13 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from fuse_ros.instructions import Instructions
+from fuse_ros.instructions import EMPTY, Instructions
 from fuse_ros.observation import Kind, ModalitySpec, ObservationSpec
 
 from .audio import MATERIALS, SAMPLE_RATE, TONES, ContactMicrophone
 from .language import VARIANTS, instructions
 from .objects import SHAPES, catalog
+from .plan import same_plan
 from .scene import FINGER_RANGE, TABLE, WALL, Contacts, Scene
 from .tactile import TactileSensor
 from .tasks import HOLD_STEPS, LIFT, MAX_STEPS, PRESSED, TASK_NAMES, Episode, sample_episode
@@ -56,7 +57,9 @@ class ManipulationEnv(gym.Env):
     """Tasks: "grasp", "occluded_grasp", "button", "compositional" (see tasks.py).
 
     reset(options=) accepts {"variant": name} (resample until that instruction variant is valid) and
-    {"episode": Episode} (play a given episode). `variant=` fixes the variant for every episode."""
+    {"episode": Episode} (play a given episode). `variant=` fixes the variant for every episode.
+    The reset info's "same_plan" lists the variants under which the expert would act as it does under
+    this one (see plan.py): the instructions its demonstration may be relabelled with."""
 
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": CONTROL_HZ}
 
@@ -115,7 +118,14 @@ class ManipulationEnv(gym.Env):
         self._partners = [{TABLE} for _ in range(n_objects)]
         self._velocity = np.zeros((n_objects, 3))
         self._held = np.zeros(n_buttons, int)
-        info = {"instructions": self.instructions, "variant": self.variant, "success": False}
+        named = [v for v in valid if v != EMPTY]
+        alike = same_plan(self.episode, self.variant, named) if self.variant != EMPTY else []
+        info = {
+            "instructions": self.instructions,
+            "variant": self.variant,
+            "same_plan": ",".join(alike),  # variants this episode's demonstration also shows
+            "success": False,
+        }
         return self._observation(self.scene.contacts()), info
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:

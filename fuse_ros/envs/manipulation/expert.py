@@ -15,10 +15,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from fuse_ros.instructions import SIMPLE
-
 from .env import MAX_MOVE, MAX_TURN
-from .language import button_key, chain_key, chained, object_key, senses
+from .plan import plan
 from .scene import BUTTON_TRAVEL
 from .tasks import HOLD_STEPS
 
@@ -29,8 +27,6 @@ TIP_BELOW_PALM = 0.095  # the fingertips sit this far below the palm
 BUTTON_TOP = 0.04  # a button cap's top at rest
 SQUEEZE_STEPS = 4
 TOLERANCE = 0.006  # m
-SWEEP_SLANT = 0.3  # probe order key y + SWEEP_SLANT * x: y decides unless things share a y
-BIN_REACH = 0.1  # m from the bin's centre: what counts as in the bin
 
 
 def _wrap(angle: float) -> float:
@@ -58,54 +54,18 @@ class ManipulationExpert:
         self._grip = float(action[6])
         return action
 
-    # --- deciding -----------------------------------------------------------------------------
-    def _seen(self, thing) -> object:
-        """What sight, with what the instruction names, tells about a button or an object."""
-        episode, groups = self.env.episode, senses(self.env.variant)
-        looks = ("visual",) if "visual" in groups else ()
-        if episode.target_is_button:
-            return button_key(thing, looks)
-        if chained(episode, groups):  # the cue button's tone told the colour
-            return chain_key(thing, ())
-        if looks:
-            return object_key(thing, looks)
-        if self.env.variant == SIMPLE:  # the noun tells the shape
-            return thing.kind.shape
-        return None
-
-    def _look_alikes(self) -> list[int]:
-        """The things (buttons, or objects) that the instruction cannot tell from the target by sight.
-        In the dark nothing is seen: every object in the bin (where the instruction says the target is)."""
-        episode = self.env.episode
-        if episode.layout.dark:
-            return [i for i, obj in enumerate(episode.layout.objects) if self._in_bin(obj.xy)]
-        things = episode.layout.buttons if episode.target_is_button else episode.layout.objects
-        target = self._seen(things[episode.target])
-        return [i for i, thing in enumerate(things) if self._seen(thing) == target]
-
-    def _in_bin(self, xy: tuple[float, float]) -> bool:
-        bin_xy = self.env.episode.layout.bin_xy
-        return bin_xy is not None and float(np.hypot(*np.subtract(xy, bin_xy))) < BIN_REACH
-
-    def _probe_order(self, candidates: list[int], target: int, things: tuple) -> list[int]:
-        """The candidates touched before finding the target, then the target: right to left (y), and
-        along x where things stand side by side in x (the bin), so jitter never reorders them."""
-        order = sorted(candidates, key=lambda i: things[i].xy[1] + SWEEP_SLANT * things[i].xy[0])
-        return order[: order.index(target) + 1]
-
     def _demonstrate(self) -> Iterator[np.ndarray]:
         episode = self.env.episode
-        buttons, objects = episode.layout.buttons, episode.layout.objects
+        decided = plan(episode, self.env.variant)
         if episode.target_is_button:
-            *taps, target = self._probe_order(self._look_alikes(), episode.target, buttons)
+            *taps, target = decided.probes
             for k in taps:
                 yield from self._press(k, hold=False)
             yield from self._press(target, hold=True)
             return
-        if chained(episode, senses(self.env.variant)):  # find the cue button by ear first
-            for k in self._probe_order(list(range(len(buttons))), episode.cue, buttons):
-                yield from self._press(k, hold=False)
-        *squeezes, target = self._probe_order(self._look_alikes(), episode.target, objects)
+        for k in decided.cue_presses:
+            yield from self._press(k, hold=False)
+        *squeezes, target = decided.probes
         for i in squeezes:
             yield from self._grasp(i, lift=False)
         yield from self._grasp(target, lift=True)
