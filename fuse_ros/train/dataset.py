@@ -6,8 +6,8 @@ steps the chunk of the next `chunk` actions (entries past the episode's end are 
 proprioception are normalised with the dataset's statistics. The instruction is the one the
 demonstration followed (a rephrasing of its recorded variant): the expert acts on what its instruction
 reveals (it goes straight for a target it can see, probes one it can only feel), so pairing its actions
-with just any other variant would ask the policy to know what it cannot; it is paired with any variant
-under which the expert would have done the same (in the dark bin, all of them). Episodes without a
+with just any other variant would ask the policy to know what it cannot; with `relabel` it is paired with
+any variant under which the expert would have done the same (in the dark bin, all of them). Episodes without a
 recorded variant draw one uniformly. The canonical texts of all valid variants and the sensed
 descriptions come along for the contrastive and generation losses, which is how the other variants
 get grounded.
@@ -119,7 +119,7 @@ class WindowDataset(Dataset):
         bev: tuple[float, int] | None = None,
         held_out: Sequence[str] = (),
         blocked: bool = False,
-        relabel: bool = True,
+        relabel: bool = False,
     ):
         if window < 2 or chunk < 1:
             raise ValueError(f"window must be >= 2 and chunk >= 1, got window={window}, chunk={chunk}")

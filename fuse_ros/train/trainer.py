@@ -60,7 +60,7 @@ class TrainConfig:
     sensor_dropout: float = 0.0  # chance a window's action pass goes without a sensing group
     p_rephrase: float = 0.5
     held_out_variants: tuple[str, ...] = ()  # instruction variants never acted on in training (zero-shot)
-    relabel: bool = True  # act on any variant whose demonstration is the recorded one (FuSe's draw)
+    relabel: bool = False  # act on any variant whose demonstration is the recorded one (FuSe's draw)
     decision_weight: int = 1  # windows leading to a demonstration's decision are drawn this many times
     seed: int = 0
     workers: int = 0  # DataLoader worker processes

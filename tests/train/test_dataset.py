@@ -49,14 +49,14 @@ def test_the_instruction_is_the_one_the_demonstration_followed(dataset):
 
 
 def test_relabelling_draws_only_variants_the_demonstration_also_shows(dataset):
-    data, _ = windows(dataset)
+    data, _ = windows(dataset, relabel=True)
     recorded = data.episodes[0].meta["variant"]
     other = "audio" if recorded == "simple" else "simple"
     steps = data.episodes[0].steps
     data.episodes[0].meta["same_plan"] = f"{recorded},{other}"  # as if the expert acted alike under both
     drawn = [data[i]["variants"] for data.epoch in range(4) for i in range(steps)]
     assert set(drawn) == {recorded, other}
-    held, _ = windows(dataset, held_out=[other])
+    held, _ = windows(dataset, held_out=[other], relabel=True)
     held.episodes[0].meta["same_plan"] = f"{recorded},{other}"
     assert {held[i]["variants"] for i in range(steps)} == {recorded}  # zero-shot stays zero-shot
 
