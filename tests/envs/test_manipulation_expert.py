@@ -76,7 +76,7 @@ def _actions(env, expert, episode, variant: str) -> np.ndarray:
         actions.append(expert.act(obs))
         obs, _, terminated, truncated, _ = env.step(actions[-1])
         if terminated or truncated:
-            return np.array(actions)
+            break
     return np.array(actions)
 
 

@@ -34,11 +34,11 @@ class Plan:
 def plan(episode: Episode, variant: str) -> Plan:
     buttons, objects = episode.layout.buttons, episode.layout.objects
     if episode.target_is_button:
-        return Plan((), _probe_order(look_alikes(episode, variant), episode.target, buttons))
+        return Plan((), _probe_order(_look_alikes(episode, variant), episode.target, buttons))
     cue = ()
     if chained(episode, senses(variant)):  # find the cue button by ear first
         cue = _probe_order(list(range(len(buttons))), episode.cue, buttons)
-    return Plan(cue, _probe_order(look_alikes(episode, variant), episode.target, objects))
+    return Plan(cue, _probe_order(_look_alikes(episode, variant), episode.target, objects))
 
 
 def same_plan(episode: Episode, variant: str, candidates: list[str]) -> list[str]:
@@ -47,17 +47,17 @@ def same_plan(episode: Episode, variant: str, candidates: list[str]) -> list[str
     return [v for v in candidates if plan(episode, v) == recorded]
 
 
-def look_alikes(episode: Episode, variant: str) -> list[int]:
+def _look_alikes(episode: Episode, variant: str) -> list[int]:
     """The things (buttons, or objects) that the instruction cannot tell from the target by sight.
     In the dark nothing is seen: every object in the bin (where the instruction says the target is)."""
     if episode.layout.dark:
-        return [i for i, obj in enumerate(episode.layout.objects) if in_bin(episode, obj.xy)]
+        return [i for i, obj in enumerate(episode.layout.objects) if _in_bin(episode, obj.xy)]
     things = episode.layout.buttons if episode.target_is_button else episode.layout.objects
     target = _seen(episode, variant, things[episode.target])
     return [i for i, thing in enumerate(things) if _seen(episode, variant, thing) == target]
 
 
-def in_bin(episode: Episode, xy: tuple[float, float]) -> bool:
+def _in_bin(episode: Episode, xy: tuple[float, float]) -> bool:
     bin_xy = episode.layout.bin_xy
     return bin_xy is not None and float(np.hypot(*np.subtract(xy, bin_xy))) < BIN_REACH
 
