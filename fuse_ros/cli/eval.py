@@ -84,6 +84,7 @@ def evaluate(cfg: DictConfig) -> dict:
         results.setdefault("endings", {})[task] = result.endings()
         if task == "driving":
             results.setdefault("success_by_condition", {})[task] = result.by("condition")
+            results.setdefault("success_by_path", {})[task] = result.by("path", within="condition")
             results.setdefault("endings_by_condition", {})[task] = result.endings("condition")
         if "unseen" in cfg.splits and task != "driving":
             results.setdefault("success_unseen", {})[task] = play(split="unseen").success
@@ -112,8 +113,8 @@ def _main(cfg: DictConfig) -> None:
         results = evaluate(cfg)
     except (DatasetError, CheckpointError, ValueError, FileNotFoundError, ImportError) as err:
         sys.exit(f"fuse-eval: {err}")
-    keys = ("success", "success_unseen", "success_by_variant", "success_by_condition", "success_dropped")
-    for key in (*keys, "endings", "endings_by_condition", "generation_accuracy"):
+    keys = ("success", "success_unseen", "success_by_variant", "success_by_condition", "success_by_path")
+    for key in (*keys, "success_dropped", "endings", "endings_by_condition", "generation_accuracy"):
         if key in results:
             print(f"{key}: {json.dumps(results[key])}")
     for combo, r in results["retrieval"].items():

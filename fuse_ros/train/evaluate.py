@@ -62,8 +62,14 @@ class ClosedLoop:
                 groups[meta[key]].append(i)
         return dict(sorted(groups.items()))
 
-    def by(self, key: str) -> dict[str, float]:
-        """Success rate per value of a reset fact, e.g. by("variant") or by("condition")."""
+    def by(self, key: str, within: str | None = None) -> dict:
+        """Success rate per value of a reset fact, e.g. by("variant") or by("condition"); with `within`,
+        per value of that fact first, e.g. by("path", within="condition")."""
+        if within is not None:
+            return {
+                value: ClosedLoop([self.outcomes[i] for i in ix], [self.meta[i] for i in ix]).by(key)
+                for value, ix in self._grouped(within).items()
+            }
         return {
             value: float(np.mean([self.outcomes[i] for i in ix])) for value, ix in self._grouped(key).items()
         }

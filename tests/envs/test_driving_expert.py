@@ -46,14 +46,15 @@ def test_standing_on_the_pedals_does_not_solve_tasks():
 
 
 def test_lane_keep_must_see_where_the_obstacles_stand():
-    """The ego's own lane is blocked about half the time: a blind policy that never changes lanes loses
-    every blocked episode and wins some free ones."""
+    """The ego's own lane is blocked about half the time (reset info "path"): a blind policy that never
+    changes lanes loses every blocked episode and wins some free ones."""
     env = DrivingEnv(task=LANE_KEEP, condition="day", cameras=False)
     blocked, wins = [], []
     for seed in range(3000, 3016):
-        env.reset(seed=seed)
+        _, info = env.reset(seed=seed)
         lane = env.road.lane_at(env.ego.y)
-        blocked.append(any(a.static and a.lane == lane for a in env.actors))
+        assert info["path"] == ("blocked" if any(a.lane == lane for a in env.actors if a.static) else "clear")
+        blocked.append(info["path"] == "blocked")
         wins.append(run(env, seed, lambda obs: np.zeros(2, np.float32))["success"])
     assert 0.25 <= np.mean(blocked) <= 0.75, f"own lane blocked in {np.mean(blocked):.2f} of the episodes"
     assert not any(w and b for w, b in zip(wins, blocked, strict=True))

@@ -32,6 +32,17 @@ def test_closed_loop_success_breaks_down_by_any_reset_fact():
     )
     assert result.success == 0.75
     assert result.by("condition") == {"day": 1.0, "night": 0.5} and result.by("variant") == {"x": 1.0}
+    drives = ClosedLoop(
+        [True, False, True, True],
+        [
+            {"condition": c, "path": p}
+            for c, p in (("day", "blocked"), ("night", "blocked"), ("night", "clear"), ("day", "clear"))
+        ],
+    )
+    assert drives.by("path", within="condition") == {
+        "day": {"blocked": 1.0, "clear": 1.0},
+        "night": {"blocked": 0.0, "clear": 1.0},
+    }
 
 
 def test_endings_count_episodes_by_how_they_ended():

@@ -129,6 +129,8 @@ class DrivingEnv(gym.Env):
         info.update(
             instructions=self.instructions, variant=variant, success=False, collision=False, off_road=False
         )
+        if self.scenario.path:  # lane_keep: whether the ego must move over (where seeing pays)
+            info["path"] = self.scenario.path
         return obs, info
 
     def step(self, action):

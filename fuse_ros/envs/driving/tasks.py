@@ -46,6 +46,7 @@ class Scenario:
     ego: EgoState
     actors: list[Actor]
     goal: Goal
+    path: str = ""  # lane_keep: "blocked" when a stopped obstacle stands in the ego's lane, else "clear"
 
 
 def goal_reached(goal: Goal, ego: EgoState, actors: list[Actor], road: Road, limits: VehicleLimits) -> bool:
@@ -144,7 +145,8 @@ def _lane_keep(road: Road, rng: np.random.Generator) -> Scenario:
         last = first + rng.uniform(50, 70)
         actors.append(_stopped([TRUCK, CAR, BARRIER][int(rng.integers(3))], road, other, last, rng))
     _add_traffic(actors, road, rng, int(rng.integers(2, 5)), lane)
-    return Scenario(LANE_KEEP, _ego(road, lane, rng), actors, Goal(LANE_KEEP, finish_x=last + 30))
+    path = "blocked" if any(a.lane == lane for a in actors if a.static) else "clear"
+    return Scenario(LANE_KEEP, _ego(road, lane, rng), actors, Goal(LANE_KEEP, finish_x=last + 30), path)
 
 
 def _change_lane(road: Road, rng: np.random.Generator) -> Scenario:
