@@ -57,6 +57,8 @@ def render(card: dict[str, Any]) -> str:
         by_condition = card["success_by_condition"]
         conditions = list(dict.fromkeys(c for by in by_condition.values() for c in by))
         lines += [*_rate_table("task, by condition", by_condition, conditions), ""]
+    for task, by_path in card.get("success_by_path", {}).items():  # blocked lane: where seeing pays
+        lines += [*_rate_table(f"{task}, by condition and path", by_path, ["blocked", "clear"]), ""]
     if card.get("retrieval"):
         lines += ["## Cross-modal retrieval (sensors -> instruction)", ""]
         lines += [*_rate_table("sensors", card["retrieval"], ["r1", "r5"]), ""]
