@@ -143,6 +143,11 @@ class ManipulationEnv(gym.Env):
         info = {"success": self.success}
         return self._observation(contacts), float(self.success), terminated, truncated, info
 
+    @property
+    def held(self) -> np.ndarray:
+        """Steps each button has been pressed down without a break (a copy; HOLD_STEPS choose it)."""
+        return self._held.copy()
+
     def render(self) -> np.ndarray | None:
         """The third-person view at `render_size` (up to 512) pixels, for videos."""
         if self.render_mode != "rgb_array":
