@@ -44,7 +44,7 @@ def _extras(infos: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return extras
 
 
-def _ending(success: list[bool], terminated: bool, info: dict) -> str:
+def ending(success: list[bool], terminated: bool, info: dict) -> str:
     """How an episode ended: "success"; "collision" or "off_road" (driving); "failed" (the simulator
     ended it otherwise: a wrong button held, a wrong object lifted); or "timeout" (it ran out of steps)."""
     if any(success):
@@ -106,7 +106,7 @@ def record_episode(
             observations.setdefault(f"{m.name}_count", np.zeros(steps, np.int64))
     instructions = reset_info.get("instructions")
     meta = {k: v for k, v in reset_info.items() if isinstance(v, str)}
-    ending = _ending(success, terminated, info)
+    end = ending(success, terminated, info)
     return Episode(
         observations=observations,
         valid=valid,
@@ -117,5 +117,5 @@ def record_episode(
         instruction=instruction,
         instructions=instructions if isinstance(instructions, Instructions) else None,
         extras=_extras(infos),
-        meta=meta | {"seed": int(seed), "steps": steps, "success": any(success), "end": ending},
+        meta=meta | {"seed": int(seed), "steps": steps, "success": any(success), "end": end},
     )

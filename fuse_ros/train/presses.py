@@ -13,6 +13,7 @@ import argparse
 from collections import Counter
 from dataclasses import dataclass
 
+from fuse_ros.data.record import ending
 from fuse_ros.envs import make
 from fuse_ros.envs.manipulation.language import instructed_variants
 
@@ -50,8 +51,7 @@ def press_episode(env, actor, seed: int, variant: str) -> Presses:
                 presses.append((button, 1))
             elif steps > 1:
                 presses[current[button]] = (button, int(steps))
-    end = "success" if info["success"] else ("timeout" if truncated else "failed")
-    return Presses(sim.episode.target, presses, end)
+    return Presses(sim.episode.target, presses, ending([info["success"]], terminated, info))
 
 
 def press_report(env, actor, episodes: int, seed: int = 1000) -> list[Presses]:
