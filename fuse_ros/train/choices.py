@@ -63,21 +63,6 @@ def decisions(actions: np.ndarray, task: str) -> list[tuple[int, bool]]:
     ]
 
 
-def weighted_steps(actions: np.ndarray, task: str, holds: bool = False) -> set[int]:
-    """The steps whose windows `decision_weight` draws more often: each decision and the DECISION_LEAD
-    steps before it; with `holds`, also every step of the button hold a decision starts (the expert stays
-    down until the button counts as chosen, and a policy that rises too early loses the episode)."""
-    steps = set()
-    for step, move_on in decisions(actions, task):
-        steps.update(range(max(0, step - DECISION_LEAD), step + 1))
-        if holds and task in PRESS_TASKS and not move_on:
-            end = step
-            while end + 1 < len(actions) and abs(actions[end + 1, Z]) < STILL:
-                end += 1
-            steps.update(range(step, end + 1))
-    return steps
-
-
 @dataclass
 class ChoiceReport:
     task: str

@@ -32,7 +32,7 @@ from fuse_ros.observation import ObservationSpec
 from fuse_ros.policy import Policy, PolicyConfig, load_weights
 from fuse_ros.policy.checkpoint import WEIGHTS_FILE
 from fuse_ros.policy.normalize import Normalizer
-from fuse_ros.train.choices import weighted_steps
+from fuse_ros.train.choices import DECISION_LEAD, decisions
 from fuse_ros.train.dataset import WindowDataset, collate
 from fuse_ros.train.objective import Language, LossWeights, Objective, description_vocabulary, total
 from fuse_ros.train.state import METRICS_FILE, OPTIMIZER_FILE, load_optimizer, read_training, save_run
@@ -62,7 +62,6 @@ class TrainConfig:
     held_out_variants: tuple[str, ...] = ()  # instruction variants never acted on in training (zero-shot)
     relabel: bool = False  # act on any variant whose demonstration is the recorded one (FuSe's draw)
     decision_weight: int = 1  # windows leading to a demonstration's decision are drawn this many times
-    weight_holds: bool = False  # and so are the windows of each button hold that a decision starts
     seed: int = 0
     workers: int = 0  # DataLoader worker processes
     log_every: int = 10
@@ -206,9 +205,9 @@ class Trainer:
 
     @functools.cached_property
     def windows(self) -> Dataset:
-        """Every training window, those that lead to a demonstration's decision (`choices.weighted_steps`:
-        press or move on, lift or let go; with `weight_holds`, the holds too) `decision_weight` times:
-        they are few, and they are where the senses matter."""
+        """Every training window, those that lead to a demonstration's decision (`choices.decisions`:
+        press or move on, lift or let go) `decision_weight` times: they are few, and they are where the
+        senses matter."""
         data = ConcatDataset(self.datasets)
         if self.config.decision_weight == 1:
             return data
@@ -218,7 +217,8 @@ class Trainer:
             near = {
                 (e, t)
                 for e, episode in enumerate(d.episodes)
-                for t in weighted_steps(np.asarray(episode.actions), task, self.config.weight_holds)
+                for step, _ in decisions(np.asarray(episode.actions), task)
+                for t in range(step - DECISION_LEAD, step + 1)
             }
             repeat = self.config.decision_weight
             index += [first + i for i, at in enumerate(d.index) for _ in range(repeat if at in near else 1)]

@@ -9,7 +9,7 @@ import pytest
 from fuse_ros.data.episodes import EpisodeStore
 from fuse_ros.envs.driving import DrivingEnv
 from fuse_ros.envs.driving.tasks import LANE_KEEP
-from fuse_ros.train.choices import DECISION_LEAD, decisions, probe, weighted_steps
+from fuse_ros.train.choices import DECISION_LEAD, decisions, probe
 from fuse_ros.train.trainer import TrainConfig, Trainer
 from tests.train.conftest import TINY, make_dataset
 
@@ -86,24 +86,3 @@ def test_decision_weight_draws_the_windows_leading_to_each_decision_that_many_ti
     assert sorted(set(draws.values())) == [1, 3]
     with pytest.raises(ValueError, match="decision_weight must be an int >= 1"):
         TrainConfig(data=[str(data)], out=str(tmp_path), decision_weight=0)
-
-
-def test_weight_holds_adds_every_step_the_expert_stays_down_on_the_chosen_button(demonstrations, tmp_path):
-    store = EpisodeStore(demonstrations["button"])
-    for name in store.names():
-        actions = np.asarray(store.load(name).actions)
-        plain, holds = weighted_steps(actions, "button"), weighted_steps(actions, "button", holds=True)
-        chosen = [step for step, move_on in decisions(actions, "button") if not move_on]
-        assert plain < holds and len(chosen) == 1, name
-        added = sorted(holds - plain)  # the episode ends as the held button counts as chosen
-        assert added == list(range(chosen[0] + 1, len(actions))) and np.all(np.abs(actions[added, 2]) < 0.1)
-    data = str(demonstrations["occluded_grasp"])
-    runs = [
-        Trainer(
-            TrainConfig(
-                data=[data], out=str(tmp_path / str(h)), policy=TINY, decision_weight=3, weight_holds=h
-            )
-        )
-        for h in (False, True)
-    ]
-    assert runs[0].windows.indices == runs[1].windows.indices  # a squeeze has no hold
