@@ -235,11 +235,13 @@ class PolicyCore:
         return self.ticker is None or self.ticker.due(now)
 
     def awaiting(self, now: float) -> list[str]:
-        """Modalities with nothing stamped at or after `now` yet, leaving out dead (stale) ones unless all
-        are (a simulation between episodes): what a simulated-time step may wait for, so that it sees the
-        same data as an in-process evaluation."""
+        """Modalities with nothing stamped at or after `now` yet, leaving out dead ones unless all are (a
+        simulation between episodes): what a simulated-time step may wait for, so that it sees the same
+        data as an in-process evaluation. Dead means stale already at the previous step: a sensor whose
+        newest data is one step old is merely late (one step is a 30 Hz camera's whole staleness bound)."""
+        before = {s.name: s.reason != "stale" for s in self.sync.states(now - 1.0 / self.params.rate_hz)}
         states = self.sync.states(now)
-        alive = [s for s in states if s.reason != "stale"] or states
+        alive = [s for s in states if before[s.name]] or states
         return [s.name for s in alive if s.age is None or s.age > 1e-6]
 
     def holds(self, now: float, sim_time: bool) -> bool:

@@ -167,3 +167,21 @@ def test_action_chunks_carry_the_stamp_they_answer():
     assert stamp == 12_300_000_001
     with pytest.raises(ValueError, match="not an action chunk"):
         action_chunk_from_msg(messages.float_array_msg(build, np.zeros(7), "embedding"))
+
+
+def test_a_simulated_time_step_waits_for_every_live_sensor_however_late(core):
+    """Data one control period old is not dead: were it so (the staleness bound of a 30 Hz camera is one
+    10 Hz step), a step whose clock arrived before its images would run without cameras. The lockstep
+    loop diverged from the in-process evaluation this way on a busy machine."""
+    bridge = SimBridgeCore(SimBridgeParams(task="button", seed=4))
+    core.reset()
+    instruction, samples = bridge.reset()
+    core.on_instruction(instruction)
+    feed(core, samples)
+    late = [name for name in core.spec.names() if name != "proprio"]
+    for step in range(12):
+        samples = bridge.step(core.tick(bridge.time_ns / NS).action.value)
+        feed(core, samples, keep=lambda s: s.spec.name == "proprio")  # the clock came before the rest
+        assert core.awaiting(bridge.time_ns / NS) == late, f"step {step}"
+        feed(core, samples, keep=lambda s: s.spec.name != "proprio")
+    bridge.close()
