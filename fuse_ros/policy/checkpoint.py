@@ -2,7 +2,8 @@
 
 Safetensors only: loading a checkpoint never runs code. `load_policy` rebuilds a saved policy exactly;
 `load_weights(..., strict=False)` is FuSe's fine-tuning start: it copies every weight whose name and
-shape match onto a policy with new sensors and reports what was loaded, new, dropped or reshaped.
+shape match onto a policy with new sensors and reports what was loaded, new, dropped or reshaped; the
+generation head's rows follow their words, so fine-tuning descriptions with other words keep the shared ones.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from fuse_ros.policy.model import Policy
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 FORMAT = "fuse_ros.policy/1"
+VOCABULARY = "generation.token_ids"  # one text-encoder token id per row of the rows below
+VOCABULARY_ROWS = ("generation.logits.weight", "generation.logits.bias")
 
 
 class CheckpointError(ValueError):
@@ -87,20 +90,26 @@ class LoadReport:
     new: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
+    words: tuple[int, int] | None = (
+        None  # generation words (from the checkpoint, in all) if vocabularies differ
+    )
 
     def __str__(self) -> str:
         def grouped(names: list[str]) -> str:
             counts = Counter(".".join(n.split(".")[:2]) for n in names)
             return ", ".join(f"{k} ({v})" for k, v in sorted(counts.items())) or "none"
 
-        return "\n".join(
-            [
-                f"loaded {len(self.loaded)} tensors from {self.source}",
-                f"  new (freshly initialised): {grouped(self.new)}",
-                f"  dropped (not in this policy): {grouped(self.dropped)}",
-                f"  shape mismatch (kept fresh): {', '.join(self.mismatched) or 'none'}",
-            ]
-        )
+        lines = [
+            f"loaded {len(self.loaded)} tensors from {self.source}",
+            f"  new (freshly initialised): {grouped(self.new)}",
+            f"  dropped (not in this policy): {grouped(self.dropped)}",
+            f"  shape mismatch (kept fresh): {', '.join(self.mismatched) or 'none'}",
+        ]
+        if self.words:
+            lines.append(
+                f"  generation vocabulary: {self.words[0]} of {self.words[1]} words from the checkpoint"
+            )
+        return "\n".join(lines)
 
 
 def load_weights(policy: Policy, folder: str | Path, strict: bool = True) -> LoadReport:
@@ -112,6 +121,8 @@ def load_weights(policy: Policy, folder: str | Path, strict: bool = True) -> Loa
     state = policy.state_dict()
     report = LoadReport(str(folder))
     report.dropped = sorted(set(weights) - set(state))
+    if not strict:
+        report.words = _align_vocabulary(weights, state)
     for name, target in state.items():
         if name not in weights:
             report.new.append(name)
@@ -126,6 +137,30 @@ def load_weights(policy: Policy, folder: str | Path, strict: bool = True) -> Loa
         for name in report.loaded:
             state[name].copy_(weights[name])
     return report
+
+
+def _align_vocabulary(weights: dict[str, Tensor], state: dict[str, Tensor]) -> tuple[int, int] | None:
+    """Re-index the checkpoint's generation rows onto the policy's vocabulary (in place): a word both know
+    keeps its trained row, a new word its fresh one. Returns (words kept, words in all) if they differ."""
+    if (
+        VOCABULARY not in weights
+        or VOCABULARY not in state
+        or torch.equal(weights[VOCABULARY], state[VOCABULARY])
+    ):
+        return None
+    if any(
+        name not in weights or weights[name].shape[1:] != state[name].shape[1:] for name in VOCABULARY_ROWS
+    ):
+        return None  # another width: nothing to keep (reported as a shape mismatch)
+    old, new = weights[VOCABULARY], state[VOCABULARY].cpu()
+    shared = torch.isin(new, old)
+    old_rows = torch.searchsorted(old, new[shared])  # vocabularies are stored sorted
+    for name in VOCABULARY_ROWS:
+        aligned = state[name].detach().cpu().clone()
+        aligned[shared] = weights[name][old_rows].to(aligned.dtype)
+        weights[name] = aligned
+    weights[VOCABULARY] = new
+    return int(shared.sum()), len(new)
 
 
 def _require_same_architecture(policy: Policy, folder: str | Path) -> None:

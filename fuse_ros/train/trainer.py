@@ -194,13 +194,13 @@ class Trainer:
             c.preset, **{"action_dims": dims, **c.policy, "vocab_size": len(vocabulary)}
         )
         policy = Policy(config, spec).to(self.device)
+        if not resuming:  # before loading: the generation rows a checkpoint brings follow their words
+            policy.generation.set_vocabulary(vocabulary.to(self.device))
         source = self.out if resuming else c.init
         if source is not None:
             report = load_weights(policy, source, strict=resuming)
             if not resuming:
                 self._say(f"fine-tuning from {c.init}:\n{report}")
-        if not resuming:
-            policy.generation.set_vocabulary(vocabulary.to(self.device))
         return policy.train()
 
     @functools.cached_property

@@ -60,6 +60,30 @@ def test_partial_load_onto_new_sensors_reports_what_happened(spec, make_config, 
     assert "tokenizers.tactile (" in text and "tokenizers.wrist (" in text and "proprio.proj.weight" in text
 
 
+def test_partial_load_keeps_the_generation_rows_of_the_words_both_vocabularies_share(
+    policy, make_config, spec, tmp_path
+):
+    vocab_size = policy.config.vocab_size
+    policy.generation.set_vocabulary(torch.arange(vocab_size) * 2)  # even token ids
+    save_policy(policy, tmp_path)
+    torch.manual_seed(1)
+    fused = Policy(make_config(), spec)
+    fused.generation.set_vocabulary(torch.arange(vocab_size) + vocab_size)  # shares the upper half
+    fresh = fused.generation.logits.weight.detach().clone()
+    report = load_weights(fused, tmp_path, strict=False)
+
+    assert report.words == (vocab_size // 2, vocab_size)
+    assert f"generation vocabulary: {vocab_size // 2} of {vocab_size} words" in str(report)
+    assert torch.equal(fused.generation.token_ids, torch.arange(vocab_size) + vocab_size)
+    for row, token in enumerate(fused.generation.token_ids.tolist()):
+        expected = policy.generation.logits.weight[token // 2] if token % 2 == 0 else fresh[row]
+        assert torch.equal(fused.generation.logits.weight[row], expected), token
+    same = Policy(make_config(), spec)
+    same.generation.set_vocabulary(policy.generation.token_ids)
+    assert load_weights(same, tmp_path, strict=False).words is None
+    assert torch.equal(same.generation.logits.bias, policy.generation.logits.bias)
+
+
 def test_strict_load_from_another_config_names_the_differences(policy, spec, make_config, tmp_path):
     save_policy(policy, tmp_path)
     wider = Policy(make_config(width=48), spec)
