@@ -25,6 +25,7 @@ class Presses:
     target: int
     presses: list[tuple[int, int]]
     end: str  # success, failed (a wrong button chosen) or timeout
+    tone: str = ""  # what the target plays (unseen tones are where a policy must generalise)
 
     @property
     def kind(self) -> str:
@@ -51,7 +52,9 @@ def press_episode(env, actor, seed: int, variant: str) -> Presses:
                 presses.append((button, 1))
             elif steps > 1:
                 presses[current[button]] = (button, int(steps))
-    return Presses(sim.episode.target, presses, ending([info["success"]], terminated, info))
+    target = sim.episode.target
+    tone = sim.episode.layout.buttons[target].tone
+    return Presses(target, presses, ending([info["success"]], terminated, info), tone)
 
 
 def press_report(env, actor, episodes: int, seed: int = 1000) -> list[Presses]:
@@ -75,8 +78,13 @@ def main() -> None:
     finally:
         env.close()
     for i, episode in enumerate(report):
-        print(f"episode {i}: target {episode.target}, presses {episode.presses}, {episode.end}")
+        print(
+            f"episode {i}: target {episode.target} ({episode.tone}), presses {episode.presses}, {episode.end}"
+        )
     print(dict(Counter(e.kind for e in report)))
+    tones = Counter(e.tone for e in report)
+    won = Counter(e.tone for e in report if e.end == "success")
+    print("success by the target's tone:", ", ".join(f"{t} {won[t]}/{n}" for t, n in sorted(tones.items())))
 
 
 if __name__ == "__main__":

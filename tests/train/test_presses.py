@@ -1,6 +1,7 @@
 """The press report reads a closed loop's button presses as the simulator counts them."""
 
 from fuse_ros.envs import make, make_expert
+from fuse_ros.envs.manipulation.objects import CATALOGS
 from fuse_ros.envs.manipulation.tasks import HOLD_STEPS
 from fuse_ros.train.presses import Presses, press_report
 
@@ -14,6 +15,7 @@ def test_the_expert_taps_look_alikes_and_holds_the_target_until_it_is_chosen():
         *taps, (last, steps) = episode.presses
         assert last == episode.target and steps == HOLD_STEPS
         assert all(button != episode.target and held < HOLD_STEPS for button, held in taps)
+        assert episode.tone in CATALOGS["train"].tones
     assert any(len(episode.presses) > 1 for episode in report), "some episodes should probe by ear first"
 
 
