@@ -83,13 +83,6 @@ TONES = {
     "buzzer": Sound(
         "plays the buzzer", (150, 450, 750, 1050, 1350), (2,) * 5, (1, 0.33, 0.2, 0.14, 0.11), 0.0, gate=0.5
     ),
-    # only in the "varied" training catalog: envelopes (ringing, struck, sustained) at other pitches
-    "bell": Sound("plays the bell", (880, 2110, 3520), (1.0, 0.7, 0.4), (1, 0.5, 0.3), 0.05),
-    "drum": Sound("plays the drum", (95, 160, 240), (0.15, 0.1, 0.06), (1, 0.6, 0.3), 0.6, smoothing=8),
-    "beep": Sound("plays the beep", (1000,), (1.0,), (1,), 0.0, gate=0.3),
-    "horn": Sound("plays the horn", (330, 660, 990, 1320), (2,) * 4, (1, 0.6, 0.4, 0.25), 0.0, gate=0.6),
-    "woodblock": Sound("plays the woodblock", (800, 1950), (0.05, 0.03), (1, 0.4), 0.3),
-    # only in the unseen catalog
     "whistle": Sound("plays the whistle", (2400, 4800), (1.0, 1.0), (1, 0.1), 0.0, gate=0.5),
     "gong": Sound("plays the gong", (200, 310, 475, 690), (1.2, 0.9, 0.7, 0.5), (1, 0.7, 0.5, 0.3), 0.1),
 }

@@ -2,9 +2,7 @@
 
 An object's *look* is its shape and colour; its *feel* (texture, compliance) and its *sound* (material)
 are invisible to a camera. Kinds of the same shape painted the same colour look identical and differ only
-in touch or sound. The "unseen" split holds kinds, colours, a material and tones never used in training;
-"varied" is the training catalog with five more button tones (none of them an unseen one), for fine-tuning
-data that names and plays more sounds than the four evaluated on training objects.
+in touch or sound. The "unseen" split holds kinds, colours, a material and tones never used in training.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from .audio import MATERIALS
 
 TEXTURES = ("smooth", "rough", "ridged")
 COMPLIANCES = ("soft", "hard")
-SPLITS = ("train", "unseen", "varied")
+SPLITS = ("train", "unseen")
 
 
 @dataclass(frozen=True)
@@ -80,33 +78,27 @@ def _colours(*named: tuple[str, tuple[float, float, float]]) -> tuple[Colour, ..
     return tuple(Colour(name, (*rgb, 1.0)) for name, rgb in named)
 
 
-_TRAIN = Catalog(
-    kinds=(
-        ObjectKind("wooden block", "cube", "smooth", "hard", "wood"),
-        ObjectKind("sponge", "cube", "rough", "soft", "foam"),
-        ObjectKind("plastic brick", "cube", "ridged", "hard", "plastic"),
-        ObjectKind("rubber ball", "ball", "smooth", "soft", "rubber"),
-        ObjectKind("steel ball", "ball", "smooth", "hard", "metal"),
-        ObjectKind("golf ball", "ball", "rough", "hard", "plastic"),
-        ObjectKind("tin can", "cylinder", "ridged", "hard", "metal"),
-        ObjectKind("foam roller", "cylinder", "ridged", "soft", "foam"),
-        ObjectKind("candle", "cylinder", "smooth", "hard", "wood"),
-    ),
-    colours=_colours(
-        ("red", (0.85, 0.15, 0.12)),
-        ("green", (0.15, 0.7, 0.2)),
-        ("blue", (0.15, 0.3, 0.85)),
-        ("yellow", (0.9, 0.8, 0.15)),
-        ("white", (0.92, 0.92, 0.92)),
-    ),
-    tones=("high chime", "low chime", "piano", "buzzer"),
-)
 CATALOGS = {
-    "train": _TRAIN,
-    "varied": Catalog(
-        kinds=_TRAIN.kinds,
-        colours=_TRAIN.colours,
-        tones=(*_TRAIN.tones, "bell", "drum", "beep", "horn", "woodblock"),
+    "train": Catalog(
+        kinds=(
+            ObjectKind("wooden block", "cube", "smooth", "hard", "wood"),
+            ObjectKind("sponge", "cube", "rough", "soft", "foam"),
+            ObjectKind("plastic brick", "cube", "ridged", "hard", "plastic"),
+            ObjectKind("rubber ball", "ball", "smooth", "soft", "rubber"),
+            ObjectKind("steel ball", "ball", "smooth", "hard", "metal"),
+            ObjectKind("golf ball", "ball", "rough", "hard", "plastic"),
+            ObjectKind("tin can", "cylinder", "ridged", "hard", "metal"),
+            ObjectKind("foam roller", "cylinder", "ridged", "soft", "foam"),
+            ObjectKind("candle", "cylinder", "smooth", "hard", "wood"),
+        ),
+        colours=_colours(
+            ("red", (0.85, 0.15, 0.12)),
+            ("green", (0.15, 0.7, 0.2)),
+            ("blue", (0.15, 0.3, 0.85)),
+            ("yellow", (0.9, 0.8, 0.15)),
+            ("white", (0.92, 0.92, 0.92)),
+        ),
+        tones=("high chime", "low chime", "piano", "buzzer"),
     ),
     "unseen": Catalog(
         kinds=(
