@@ -90,9 +90,8 @@ class LoadReport:
     new: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
-    words: tuple[int, int] | None = (
-        None  # generation words (from the checkpoint, in all) if vocabularies differ
-    )
+    # where the generation vocabularies differ: (words whose rows came from the checkpoint, words in all)
+    words: tuple[int, int] | None = None
 
     def __str__(self) -> str:
         def grouped(names: list[str]) -> str:
